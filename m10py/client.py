@@ -1,0 +1,156 @@
+"""M10Client: one method per public SQL function, each usable inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import TupleRow, class_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from m10py import queries
+from m10py.errors import translated
+from m10py.models import ClaimedWork, QueueStats
+
+Conn = Connection[TupleRow]
+
+
+class M10Client:
+    """Calls the m10_recovery SQL API.
+
+    Every method takes an optional ``conn``: pass one to run the call inside your own transaction;
+    without it the call borrows a pooled connection and commits on its own.
+    """
+
+    def __init__(self, pool: ConnectionPool[Conn]) -> None:
+        self.pool = pool
+
+    @contextmanager
+    def _conn(self, conn: Conn | None) -> Iterator[Conn]:
+        if conn is not None:
+            with translated():
+                yield conn
+            return
+        with self.pool.connection() as pooled, translated():
+            yield pooled
+
+    def enqueue_work(
+        self,
+        *,
+        candidate_id: int | None = None,
+        method: str = "evaluate",
+        payload: dict[str, Any] | None = None,
+        priority: int = 0,
+        delay_seconds: float = 0,
+        max_attempts: int | None = None,
+        conn: Conn | None = None,
+    ) -> int:
+        params = {
+            "candidate_id": candidate_id,
+            "method": method,
+            "payload": Jsonb(payload or {}),
+            "priority": priority,
+            "delay_seconds": delay_seconds,
+            "max_attempts": max_attempts,
+        }
+        with self._conn(conn) as c:
+            row = c.execute(queries.ENQUEUE_WORK, params).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def enqueue_work_batch(
+        self,
+        payloads: Sequence[dict[str, Any]],
+        *,
+        method: str = "evaluate",
+        priority: int = 0,
+        delay_seconds: float = 0,
+        max_attempts: int | None = None,
+        candidate_ids: Sequence[int] | None = None,
+        conn: Conn | None = None,
+    ) -> list[int]:
+        params = {
+            "payloads": [Jsonb(p) for p in payloads],
+            "method": method,
+            "priority": priority,
+            "delay_seconds": delay_seconds,
+            "max_attempts": max_attempts,
+            "candidate_ids": list(candidate_ids) if candidate_ids is not None else None,
+        }
+        with self._conn(conn) as c:
+            return [int(r[0]) for r in c.execute(queries.ENQUEUE_WORK_BATCH, params)]
+
+    def claim_work(
+        self,
+        worker_id: str,
+        batch_size: int = 10,
+        *,
+        lease_seconds: int = 300,
+        method: str | None = None,
+        conn: Conn | None = None,
+    ) -> list[ClaimedWork]:
+        params = {
+            "worker_id": worker_id,
+            "batch_size": batch_size,
+            "lease_seconds": lease_seconds,
+            "method": method,
+        }
+        with self._conn(conn) as c, c.cursor(row_factory=class_row(ClaimedWork)) as cur:
+            return cur.execute(queries.CLAIM_WORK, params).fetchall()
+
+    def complete_and_claim(
+        self,
+        worker_id: str,
+        completed_ids: Sequence[int],
+        batch_size: int = 10,
+        *,
+        lease_seconds: int = 300,
+        method: str | None = None,
+        conn: Conn | None = None,
+    ) -> list[ClaimedWork]:
+        """Complete ``completed_ids`` and claim the next batch in one round trip."""
+        params = {
+            "worker_id": worker_id,
+            "completed_ids": list(completed_ids),
+            "batch_size": batch_size,
+            "lease_seconds": lease_seconds,
+            "method": method,
+        }
+        with self._conn(conn) as c, c.cursor(row_factory=class_row(ClaimedWork)) as cur:
+            return cur.execute(queries.COMPLETE_AND_CLAIM, params).fetchall()
+
+    def complete_work(
+        self,
+        work_id: int,
+        success: bool,
+        error: str | None = None,
+        *,
+        worker_id: str | None = None,
+        retry_in_seconds: float | None = None,
+        conn: Conn | None = None,
+    ) -> bool:
+        """True when the outcome was recorded; False when it was a no-op (see the SQL comment)."""
+        params = {
+            "work_id": work_id,
+            "success": success,
+            "error": error,
+            "worker_id": worker_id,
+            "retry_in_seconds": retry_in_seconds,
+        }
+        with self._conn(conn) as c:
+            row = c.execute(queries.COMPLETE_WORK, params).fetchone()
+        assert row is not None
+        return bool(row[0])
+
+    def release_stalled_work(self, stalled_seconds: int = 300, *, conn: Conn | None = None) -> int:
+        with self._conn(conn) as c:
+            row = c.execute(queries.RELEASE_STALLED_WORK, {"stalled_seconds": stalled_seconds}).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def queue_stats(self, *, conn: Conn | None = None) -> list[QueueStats]:
+        with self._conn(conn) as c, c.cursor(row_factory=class_row(QueueStats)) as cur:
+            return cur.execute(queries.QUEUE_STATS).fetchall()

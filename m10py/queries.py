@@ -1,0 +1,37 @@
+"""Every statement the Python package sends, by name. The logic lives in sql/; these only call it."""
+
+ENQUEUE_WORK = """
+SELECT m10_recovery.enqueue_work(
+    p_candidate_id => %(candidate_id)s, p_method => %(method)s, p_payload => %(payload)s,
+    p_priority => %(priority)s, p_delay_seconds => %(delay_seconds)s,
+    p_max_attempts => %(max_attempts)s)
+"""
+
+ENQUEUE_WORK_BATCH = """
+SELECT id FROM m10_recovery.enqueue_work_batch(
+    p_payloads => %(payloads)s::jsonb[], p_method => %(method)s, p_priority => %(priority)s,
+    p_delay_seconds => %(delay_seconds)s, p_max_attempts => %(max_attempts)s,
+    p_candidate_ids => %(candidate_ids)s) AS id
+"""
+
+CLAIM_WORK = """
+SELECT * FROM m10_recovery.claim_work(
+    p_worker_id => %(worker_id)s, p_batch_size => %(batch_size)s,
+    p_lease_seconds => %(lease_seconds)s, p_method => %(method)s)
+"""
+
+COMPLETE_AND_CLAIM = """
+SELECT * FROM m10_recovery.complete_and_claim(
+    p_worker_id => %(worker_id)s, p_completed_ids => %(completed_ids)s::bigint[],
+    p_batch_size => %(batch_size)s, p_lease_seconds => %(lease_seconds)s, p_method => %(method)s)
+"""
+
+COMPLETE_WORK = """
+SELECT m10_recovery.complete_work(
+    p_work_id => %(work_id)s, p_success => %(success)s, p_error => %(error)s,
+    p_worker_id => %(worker_id)s, p_retry_in_seconds => %(retry_in_seconds)s)
+"""
+
+RELEASE_STALLED_WORK = "SELECT m10_recovery.release_stalled_work(p_stalled_seconds => %(stalled_seconds)s)"
+
+QUEUE_STATS = "SELECT * FROM m10_recovery.queue_stats()"

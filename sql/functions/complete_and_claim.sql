@@ -1,0 +1,33 @@
+CREATE OR REPLACE FUNCTION m10_recovery.complete_and_claim(
+    p_worker_id     text,
+    p_completed_ids bigint[],
+    p_batch_size    integer     DEFAULT 10,
+    p_lease_seconds integer     DEFAULT 300,
+    p_method        text        DEFAULT NULL,
+    p_now           timestamptz DEFAULT NULL
+) RETURNS SETOF m10_recovery.claimed_work
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_worker_id IS NULL THEN
+        RAISE EXCEPTION 'p_worker_id must be a non-empty name of at most 200 characters'
+            USING ERRCODE = '22023';
+    END IF;
+    IF cardinality(p_completed_ids) > 0 THEN
+        UPDATE m10_recovery.work_queue
+           SET state = 'completed', processed_at = coalesce(p_now, now()), error_message = NULL
+         WHERE id = ANY (p_completed_ids)
+           AND state = 'claimed'
+           AND claimed_by = p_worker_id;
+    END IF;
+    RETURN QUERY
+    SELECT * FROM m10_recovery.claim_work(p_worker_id, p_batch_size, p_lease_seconds, p_method, p_now);
+END;
+$$;
+
+COMMENT ON FUNCTION m10_recovery.complete_and_claim(text, bigint[], integer, integer, text, timestamptz) IS
+'Mark the items in p_completed_ids completed and claim the next batch, in one round trip and one
+commit (a worker loop pays one commit per batch instead of two). Only items still claimed by
+p_worker_id are completed; the others (taken over after a lease expiry, or already finished) are
+left unchanged. Failures go through complete_work. Arguments after p_completed_ids are claim_work''s.';
