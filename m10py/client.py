@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from psycopg import Connection
@@ -154,3 +155,27 @@ class M10Client:
     def queue_stats(self, *, conn: Conn | None = None) -> list[QueueStats]:
         with self._conn(conn) as c, c.cursor(row_factory=class_row(QueueStats)) as cur:
             return cur.execute(queries.QUEUE_STATS).fetchall()
+
+    def extend_work_lease(
+        self, work_id: int, worker_id: str, lease_seconds: int = 300, *, conn: Conn | None = None
+    ) -> datetime | None:
+        """The new end of the lease, or None when the worker no longer holds the item: stop working."""
+        params = {"work_id": work_id, "worker_id": worker_id, "lease_seconds": lease_seconds}
+        with self._conn(conn) as c:
+            row = c.execute(queries.EXTEND_WORK_LEASE, params).fetchone()
+        assert row is not None
+        expires: datetime | None = row[0]
+        return expires
+
+    def requeue_dead_work(
+        self,
+        work_ids: Sequence[int] | None = None,
+        *,
+        method: str | None = None,
+        conn: Conn | None = None,
+    ) -> int:
+        params = {"work_ids": list(work_ids) if work_ids is not None else None, "method": method}
+        with self._conn(conn) as c:
+            row = c.execute(queries.REQUEUE_DEAD_WORK, params).fetchone()
+        assert row is not None
+        return int(row[0])

@@ -30,7 +30,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             data_dir=Path(env.get("M10_DATA_DIR", ".m10")).expanduser().resolve(),
-            services=services,  # type: ignore[arg-type]  # checked against _SERVICE_MODES above
+            services=services,
             pool_max_size=int(env.get("M10_POOL_MAX_SIZE", "10")),
         )
 

@@ -26,31 +26,39 @@ def run_demo(cli: CliState, *, items: int, workers: int) -> None:
     url, origin = cli.resolver.database()
     console.print(f"[bold]database[/bold]: {origin} PostgreSQL")
     migrated = schema.migrate(url)
-    console.print(f"migrated: {len(migrated.migrations_applied)} migration(s), "
-                  f"{len(migrated.objects_applied)} function(s)/view(s) applied")
+    console.print(
+        f"migrated: {len(migrated.migrations_applied)} migration(s), "
+        f"{len(migrated.objects_applied)} function(s)/view(s) applied"
+    )
     pool = create_pool(url, min_size=1, max_size=workers + 1)
     try:
         client = M10Client(pool)
         rng = random.Random(10)
-        payloads = [{"error_type": rng.choice(_ERROR_KINDS), "agent": f"agent-{rng.randrange(8)}"}
-                    for _ in range(items)]
+        payloads = [
+            {"error_type": rng.choice(_ERROR_KINDS), "agent": f"agent-{rng.randrange(8)}"}
+            for _ in range(items)
+        ]
         started = time.perf_counter()
         client.enqueue_work_batch(payloads[: items // 2])
-        for i, payload in enumerate(payloads[items // 2:]):
+        for i, payload in enumerate(payloads[items // 2 :]):
             client.enqueue_work(payload=payload, priority=10 if i % 10 == 0 else 0)
         console.print(f"enqueued {items} items (a tenth of the single ones at priority 10)")
 
         outcomes: Counter[str] = Counter()
         lock = threading.Lock()
-        threads = [threading.Thread(target=_work, args=(client, f"demo-worker-{n}", outcomes, lock))
-                   for n in range(workers)]
+        threads = [
+            threading.Thread(target=_work, args=(client, f"demo-worker-{n}", outcomes, lock))
+            for n in range(workers)
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
-        console.print(f"{workers} workers: {outcomes['completed']} completed, "
-                      f"{outcomes['retried']} failures retried with backoff, in {elapsed:.2f}s")
+        console.print(
+            f"{workers} workers: {outcomes['completed']} completed, "
+            f"{outcomes['retried']} failures retried with backoff, in {elapsed:.2f}s"
+        )
         _print_stats(client)
     finally:
         pool.close()
@@ -73,8 +81,13 @@ def _work(client: M10Client, worker_id: str, outcomes: Counter[str], lock: threa
         idle_rounds = 0
         for item in batch:
             if item.attempts == 1 and item.work_id % 17 == 0:
-                client.complete_work(item.work_id, False, f"{item.payload['error_type']}: flaky",
-                                     worker_id=worker_id, retry_in_seconds=0.5)
+                client.complete_work(
+                    item.work_id,
+                    False,
+                    f"{item.payload['error_type']}: flaky",
+                    worker_id=worker_id,
+                    retry_in_seconds=0.5,
+                )
                 with lock:
                     outcomes["retried"] += 1
             else:

@@ -35,3 +35,12 @@ SELECT m10_recovery.complete_work(
 RELEASE_STALLED_WORK = "SELECT m10_recovery.release_stalled_work(p_stalled_seconds => %(stalled_seconds)s)"
 
 QUEUE_STATS = "SELECT * FROM m10_recovery.queue_stats()"
+
+EXTEND_WORK_LEASE = """
+SELECT m10_recovery.extend_work_lease(
+    p_work_id => %(work_id)s, p_worker_id => %(worker_id)s, p_lease_seconds => %(lease_seconds)s)
+"""
+
+REQUEUE_DEAD_WORK = """
+SELECT m10_recovery.requeue_dead_work(p_work_ids => %(work_ids)s::bigint[], p_method => %(method)s)
+"""

@@ -186,16 +186,14 @@ def migrate(url: str, *, force: bool = False) -> MigrateResult:
             key = (obj.kind, obj.name)
             recorded = registry.get(key)
             up_to_date = (
-                recorded is not None
-                and recorded[0] == obj.file_sha256
-                and recorded[1] == db_hashes.get(key)
+                recorded is not None and recorded[0] == obj.file_sha256 and recorded[1] == db_hashes.get(key)
             )
             if up_to_date and not force:
                 unchanged += 1
                 continue
             if obj.kind == "view" and key in db_hashes:
                 _drop_view(conn, obj.name)
-            conn.execute(obj.text)  # type: ignore[arg-type]  # package file, not user input
+            conn.execute(obj.text)  # package file, not user input
             applied.append(f"{obj.kind}:{obj.name}")
         db_hashes = _db_hashes(conn)
         for obj in package_objects():
@@ -227,9 +225,7 @@ def _drop_view(conn: Connection[TupleRow], name: str) -> None:
     if row is None:
         return
     keyword = "MATERIALIZED VIEW" if row[0] == "m" else "VIEW"
-    conn.execute(
-        sql.SQL("DROP {} IF EXISTS {}").format(sql.SQL(keyword), sql.Identifier(SCHEMA, name))
-    )
+    conn.execute(sql.SQL("DROP {} IF EXISTS {}").format(sql.SQL(keyword), sql.Identifier(SCHEMA, name)))
 
 
 def status(url: str) -> SchemaStatus:
@@ -286,7 +282,7 @@ def rollback(url: str, *, steps: int | None = 1) -> RollbackResult:
             ).fetchall()
             for (signature,) in procs:
                 # regprocedure text is the catalog's own quoted signature
-                conn.execute(sql.SQL("DROP FUNCTION {}").format(sql.SQL(signature)))  # type: ignore[arg-type]
+                conn.execute(sql.SQL("DROP FUNCTION {}").format(sql.SQL(signature)))
                 dropped.append(f"function:{signature}")
             if _registry(conn):
                 conn.execute("DELETE FROM m10_recovery.schema_registry WHERE kind <> 'migration'")

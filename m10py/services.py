@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal
 
@@ -67,29 +68,33 @@ class ServiceResolver:
     def database(self) -> tuple[str, Origin]:
         """(connection URL, where it came from), starting a server if none is configured."""
         if self._database is None:
-            if self.settings.database_url:
-                self._database = (self.settings.database_url, "env")
-            elif self._origin() == "docker":
-                self._database = (self._start_postgres_container(), "docker")
-            else:
-                self._database = (self._start_embedded_postgres(), "embedded")
+            self._database = self._find(
+                self.settings.database_url, self._start_postgres_container, self._start_embedded_postgres
+            )
         return self._database
 
     def database_url(self) -> str:
         return self.database()[0]
 
     def redis(self) -> tuple[str, Origin]:
+        """(connection URL, where it came from), starting a server if none is configured."""
         if self._redis is None:
-            if self.settings.redis_url:
-                self._redis = (self.settings.redis_url, "env")
-            elif self._origin() == "docker":
-                self._redis = (self._start_redis_container(), "docker")
-            else:
-                self._redis = (self._start_embedded_redis(), "embedded")
+            self._redis = self._find(
+                self.settings.redis_url, self._start_redis_container, self._start_embedded_redis
+            )
         return self._redis
 
     def redis_url(self) -> str:
         return self.redis()[0]
+
+    def _find(
+        self, configured: str | None, container: Callable[[], str], embedded: Callable[[], str]
+    ) -> tuple[str, Origin]:
+        if configured:
+            return configured, "env"
+        if self._origin() == "docker":
+            return container(), "docker"
+        return embedded(), "embedded"
 
     def _start_embedded_postgres(self) -> str:
         try:
@@ -102,7 +107,9 @@ class ServiceResolver:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.settings.data_dir / "pgdata")
         # cleanup_mode="stop": the server stops when the last process using this data dir exits.
-        server: Any = embedded_postgres.get_server(self.settings.data_dir / "pgdata", cleanup_mode="stop")
+        server: Any = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            self.settings.data_dir / "pgdata", cleanup_mode="stop"
+        )
         return str(server.get_uri())
 
     def _start_embedded_redis(self) -> str:

@@ -32,19 +32,26 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     database_url: str | None = typer.Option(
-        None, "--database-url", envvar="DATABASE_URL", show_envvar=True,
+        None,
+        "--database-url",
+        envvar="DATABASE_URL",
+        show_envvar=True,
         help="PostgreSQL URL. Unset: a container when Docker answers, else an embedded server.",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = Settings.from_env()
     if database_url:
-        settings = Settings(database_url, settings.redis_url, settings.data_dir, settings.services,
-                            settings.pool_max_size)
+        settings = Settings(
+            database_url, settings.redis_url, settings.data_dir, settings.services, settings.pool_max_size
+        )
     resolver = ServiceResolver(settings)
     ctx.call_on_close(resolver.close)
     ctx.obj = CliState(settings, resolver)

@@ -23,12 +23,9 @@ def migrate(
         print_json(result.to_json())
         return
     console.print(
-        f"migrations applied: {len(result.migrations_applied)}"
-        f" {' '.join(result.migrations_applied)}".rstrip()
+        f"migrations applied: {len(result.migrations_applied)} {' '.join(result.migrations_applied)}".rstrip()
     )
-    console.print(
-        f"objects applied: {len(result.objects_applied)}, unchanged: {result.objects_unchanged}"
-    )
+    console.print(f"objects applied: {len(result.objects_applied)}, unchanged: {result.objects_unchanged}")
 
 
 @app.command()
@@ -47,12 +44,17 @@ def status(
         console.print(f"applied migrations: {', '.join(result.applied_migrations) or 'none'}")
         console.print(f"pending migrations: {', '.join(result.pending_migrations) or 'none'}")
         if result.changed_migrations:
-            console.print(f"[red]migrations edited after they were applied:[/red] "
-                          f"{', '.join(result.changed_migrations)}")
+            console.print(
+                f"[red]migrations edited after they were applied:[/red] "
+                f"{', '.join(result.changed_migrations)}"
+            )
         problems = result.problems
         if problems:
-            print_table("objects not matching the package", ["kind", "name", "state"],
-                        [(o.kind, o.name, o.state) for o in problems])
+            print_table(
+                "objects not matching the package",
+                ["kind", "name", "state"],
+                [(o.kind, o.name, o.state) for o in problems],
+            )
         console.print("schema matches the package" if result.clean else "schema differs from the package")
     if check and not result.clean:
         raise typer.Exit(1)

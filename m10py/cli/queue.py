@@ -23,8 +23,19 @@ def stats(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     print_table(
         "work queue",
         ["method", "ready", "delayed", "claimed", "lease expired", "completed", "dead", "oldest ready (s)"],
-        [(r.method, r.ready, r.delayed, r.claimed, r.lease_expired, r.completed, r.dead,
-          f"{r.oldest_ready_age_seconds:.1f}") for r in rows],
+        [
+            (
+                r.method,
+                r.ready,
+                r.delayed,
+                r.claimed,
+                r.lease_expired,
+                r.completed,
+                r.dead,
+                f"{r.oldest_ready_age_seconds:.1f}",
+            )
+            for r in rows
+        ],
     )
 
 
@@ -56,8 +67,9 @@ def enqueue(
     """Enqueue one work item."""
     body = _json_object(payload)
     with client(ctx) as c:
-        work_id = c.enqueue_work(candidate_id=candidate_id, method=method, payload=body,
-                                 priority=priority, delay_seconds=delay)
+        work_id = c.enqueue_work(
+            candidate_id=candidate_id, method=method, payload=body, priority=priority, delay_seconds=delay
+        )
     if as_json:
         print_json({"work_id": work_id})
     else:
@@ -82,8 +94,17 @@ def claim(
     print_table(
         f"claimed by {worker_id}",
         ["work_id", "method", "priority", "attempt", "lease expires", "payload"],
-        [(i.work_id, i.method, i.priority, f"{i.attempts}/{i.max_attempts}",
-          i.lease_expires_at.isoformat(timespec="seconds"), json.dumps(i.payload)) for i in items],
+        [
+            (
+                i.work_id,
+                i.method,
+                i.priority,
+                f"{i.attempts}/{i.max_attempts}",
+                i.lease_expires_at.isoformat(timespec="seconds"),
+                json.dumps(i.payload),
+            )
+            for i in items
+        ],
     )
 
 
@@ -93,8 +114,9 @@ def complete(
     work_id: int = typer.Argument(..., help="The work_id that claim returned."),
     failed: bool = typer.Option(False, "--failed", help="Record a failure (retried with backoff)."),
     error: str | None = typer.Option(None, "--error", help="The error message of a failure."),
-    worker_id: str | None = typer.Option(None, "--worker-id",
-                                         help="Only complete if this worker still holds the item."),
+    worker_id: str | None = typer.Option(
+        None, "--worker-id", help="Only complete if this worker still holds the item."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record the outcome of a claimed item."""
@@ -103,8 +125,26 @@ def complete(
     if as_json:
         print_json({"work_id": work_id, "recorded": recorded})
     else:
-        console.print(f"work item {work_id}: " + ("outcome recorded" if recorded else
-                      "no change (already finished, or held by another worker)"))
+        console.print(
+            f"work item {work_id}: "
+            + ("outcome recorded" if recorded else "no change (already finished, or held by another worker)")
+        )
+
+
+@app.command("requeue-dead")
+def requeue_dead(
+    ctx: typer.Context,
+    work_ids: list[int] | None = typer.Argument(None, help="Dead items to requeue."),
+    method: str | None = typer.Option(None, "--method", help="Requeue every dead item of this method."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Give dead items a new set of attempts once their cause is fixed."""
+    with client(ctx) as c:
+        count = c.requeue_dead_work(work_ids or None, method=method)
+    if as_json:
+        print_json({"requeued": count})
+    else:
+        console.print(f"requeued {count} dead item(s)")
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -38,64 +38,32 @@ class SqlCase:
         return f"{self.path.name}::{self.name}"
 
 
+# Pieces of SQL inside which a semicolon does not end a statement, and the semicolon itself.
+_TOKEN = re.compile(
+    r"""--[^\n]*                 # line comment
+      | /\*.*?\*/               # block comment
+      | '(?:[^']|'')*'          # string
+      | "(?:[^"]|"")*"          # quoted identifier
+      | (\$[A-Za-z_]*\$).*?\1   # dollar-quoted body
+      | ;""",
+    re.S | re.X,
+)
+_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.S)
+
+
 def split_statements(text: str, first_line: int = 1) -> list[Statement]:
     """Split SQL on top-level semicolons, honouring quotes, dollar quotes and comments."""
+    ends = [m.start() for m in _TOKEN.finditer(text) if m.group(0) == ";"]
     statements: list[Statement] = []
-    i, n = 0, len(text)
     start = 0
-    line = first_line
-    start_line: int | None = None
-    while i < n:
-        ch = text[i]
-        if ch == "\n":
-            line += 1
-        if start_line is None and not ch.isspace():
-            if text.startswith("--", i):
-                end = text.find("\n", i)
-                i = n if end == -1 else end
-                continue
-            start_line = line
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end == -1 else end + 2
-            line += text.count("\n", i, end)
-            i = end
-            continue
-        if ch in "'\"":
-            end = i + 1
-            while end < n:
-                if text[end] == ch and text.startswith(ch * 2, end):
-                    end += 2
-                    continue
-                if text[end] == ch:
-                    break
-                end += 1
-            line += text.count("\n", i, end)
-            i = end + 1
-            continue
-        tag = re.match(r"\$[A-Za-z_]*\$", text[i:])
-        if tag:
-            close = text.find(tag.group(0), i + len(tag.group(0)))
-            end = n if close == -1 else close + len(tag.group(0))
-            line += text.count("\n", i, end)
-            i = end
-            continue
-        if ch == ";":
-            body = text[start:i].strip()
-            if body and start_line is not None:
-                statements.append(Statement(start_line, body))
-            start = i + 1
-            start_line = None
-        i += 1
-    tail = text[start:].strip()
-    if tail and start_line is not None and not all(
-        ln.strip().startswith("--") or not ln.strip() for ln in tail.splitlines()
-    ):
-        statements.append(Statement(start_line, tail))
+    for end in [*ends, len(text)]:
+        segment = text[start:end]
+        body_at = _LEADING_NOISE.match(segment)
+        offset = body_at.end() if body_at else 0
+        if offset < len(segment):
+            line = first_line + text.count("\n", 0, start + offset)
+            statements.append(Statement(line, segment[offset:].strip()))
+        start = end + 1
     return statements
 
 
