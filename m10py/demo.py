@@ -94,8 +94,6 @@ def _work(client: M10Client, worker_id: str, outcomes: Counter[str], lock: threa
                 done.append(item.work_id)
                 with lock:
                     outcomes["completed"] += 1
-    if done:
-        client.complete_and_claim(worker_id, done, batch_size=1)
 
 
 def _print_stats(client: M10Client) -> None:
