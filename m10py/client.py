@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,7 +15,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from m10py import queries
-from m10py.errors import translated
+from m10py.errors import InvalidArgument, translated
 from m10py.models import ClaimedWork, QueueStats
 
 Conn = Connection[TupleRow]
@@ -52,7 +54,7 @@ class M10Client:
         params = {
             "candidate_id": candidate_id,
             "method": method,
-            "payload": Jsonb(payload or {}),
+            "payload": _jsonb({} if payload is None else payload, "payload"),
             "priority": priority,
             "delay_seconds": delay_seconds,
             "max_attempts": max_attempts,
@@ -74,7 +76,7 @@ class M10Client:
         conn: Conn | None = None,
     ) -> list[int]:
         params = {
-            "payloads": [Jsonb(p) for p in payloads],
+            "payloads": [_jsonb(p, f"payloads[{i}]") for i, p in enumerate(payloads, 1)],
             "method": method,
             "priority": priority,
             "delay_seconds": delay_seconds,
@@ -137,7 +139,8 @@ class M10Client:
         params = {
             "work_id": work_id,
             "success": success,
-            "error": error,
+            # Error text is diagnostics: a NUL (which PostgreSQL cannot store) must not lose the outcome.
+            "error": error.replace("\x00", "\ufffd") if error is not None else None,
             "worker_id": worker_id,
             "retry_in_seconds": retry_in_seconds,
         }
@@ -179,3 +182,18 @@ class M10Client:
             row = c.execute(queries.REQUEUE_DEAD_WORK, params).fetchone()
         assert row is not None
         return int(row[0])
+
+
+# A JSON \u0000 escape (not an escaped backslash followed by "u0000"), which jsonb refuses.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _jsonb(value: object, what: str) -> Jsonb:
+    """Serialise once, refusing what PostgreSQL's jsonb would refuse, with the field named."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{what} is not valid JSON: {exc}") from exc
+    if _NUL_ESCAPE.search(text):
+        raise InvalidArgument(f"{what} contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    return Jsonb(value, dumps=lambda _: text)

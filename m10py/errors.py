@@ -13,7 +13,8 @@ class M10Error(Exception):
 
 
 class InvalidArgument(M10Error):
-    """An argument was rejected (SQLSTATE 22023, or 54000 for a value over a size limit)."""
+    """An argument was rejected: by the SQL API (22023; 54000 over a size limit), by PostgreSQL's own
+    input checks (22003 out of range, 22P02 invalid text, 22P05 a NUL in JSON), or before sending."""
 
 
 class NotFound(M10Error):
@@ -27,6 +28,9 @@ class InvalidState(M10Error):
 _BY_SQLSTATE: dict[str, type[M10Error]] = {
     "22023": InvalidArgument,
     "54000": InvalidArgument,
+    "22003": InvalidArgument,
+    "22P02": InvalidArgument,
+    "22P05": InvalidArgument,
     "P0002": NotFound,
     "55000": InvalidState,
 }
@@ -34,15 +38,25 @@ _BY_SQLSTATE: dict[str, type[M10Error]] = {
 
 @contextmanager
 def translated() -> Iterator[None]:
-    """Turn the SQL API's own errors into M10Error subclasses; let everything else through."""
+    """Turn invalid input and the SQL API's own errors into M10Error subclasses; let the rest through."""
     try:
         yield
+    except psycopg.DataError as exc:
+        if exc.sqlstate is None:  # refused by psycopg before sending, e.g. a NUL in a text argument
+            raise InvalidArgument(str(exc)) from exc
+        raise _translate(exc) from exc
     except psycopg.Error as exc:
-        kind = _BY_SQLSTATE.get(exc.sqlstate or "")
-        if kind is None:
-            raise
-        diag = exc.diag
-        message = diag.message_primary or str(exc)
-        if diag.message_hint:
-            message = f"{message} (hint: {diag.message_hint})"
-        raise kind(message) from exc
+        raise _translate(exc) from exc
+
+
+def _translate(exc: psycopg.Error) -> Exception:
+    kind = _BY_SQLSTATE.get(exc.sqlstate or "")
+    if kind is None:
+        return exc
+    diag = exc.diag
+    message = diag.message_primary or str(exc)
+    if diag.message_detail:
+        message = f"{message}: {diag.message_detail}"
+    if diag.message_hint:
+        message = f"{message} (hint: {diag.message_hint})"
+    return kind(message)

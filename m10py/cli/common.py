@@ -12,7 +12,9 @@ from typing import Any
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from m10py.client import M10Client
 from m10py.config import Settings, redact_url
@@ -50,17 +52,33 @@ def failures_as_exit_codes() -> Iterator[None]:
     try:
         yield
     except M10Error as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from exc
     except (ServiceUnavailable, psycopg.OperationalError) as exc:
-        err_console.print(f"[red]database unavailable:[/red] {redact_url(str(exc))}")
+        err_console.print(f"[red]database unavailable:[/red] {escape(redact_url(str(exc)))}")
         raise typer.Exit(EXIT_UNAVAILABLE) from exc
+    except (
+        psycopg.errors.InvalidSchemaName,
+        psycopg.errors.UndefinedFunction,
+        psycopg.errors.UndefinedTable,
+    ) as exc:
+        err_console.print(
+            f"[red]error:[/red] {escape(str(exc).strip())} (is the schema migrated? run `m10 db migrate`)"
+        )
+        raise typer.Exit(EXIT_FAILED) from exc
 
 
 @contextmanager
 def client(ctx: typer.Context) -> Iterator[M10Client]:
     with failures_as_exit_codes():
-        pool = create_pool(state(ctx).database_url(), min_size=1, max_size=2)
+        url = state(ctx).database_url()
+        try:
+            # One plain connection first: a refused or rejected connection is reported at once,
+            # naming the database, instead of after the pool's 30 s of retries.
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"{redact_url(url)}: {exc}") from exc
+        pool = create_pool(url, min_size=1, max_size=2)
         try:
             yield M10Client(pool)
         finally:
@@ -72,9 +90,10 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    table = Table(title=title)
+    # Cells are data (payloads, worker ids), never rich markup.
+    table = Table(title=escape(title))
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)

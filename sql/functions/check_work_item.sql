@@ -24,8 +24,9 @@ BEGIN
         RAISE EXCEPTION 'p_payload must be a JSON object, got a JSON %', jsonb_typeof(p_payload)
             USING ERRCODE = '22023';
     END IF;
-    IF pg_column_size(p_payload) > 1048576 THEN
-        RAISE EXCEPTION 'p_payload is % bytes; the limit is 1 MiB', pg_column_size(p_payload)
+    -- The size as JSON text: pg_column_size would measure a compressed value read from a table.
+    IF octet_length(p_payload::text) > 1048576 THEN
+        RAISE EXCEPTION 'p_payload is % bytes of JSON; the limit is 1 MiB', octet_length(p_payload::text)
             USING ERRCODE = '54000',
                   HINT = 'Store large artefacts elsewhere and enqueue a reference to them.';
     END IF;

@@ -11,7 +11,7 @@ AS $$
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
 BEGIN
-    IF p_worker_id IS NULL OR btrim(p_worker_id) = '' OR length(p_worker_id) > 200 THEN
+    IF p_worker_id IS NULL OR p_worker_id !~ '[^[:space:]]' OR length(p_worker_id) > 200 THEN
         RAISE EXCEPTION 'p_worker_id must be a non-empty name of at most 200 characters'
             USING ERRCODE = '22023';
     END IF;

@@ -10,10 +10,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF p_worker_id IS NULL THEN
-        RAISE EXCEPTION 'p_worker_id must be a non-empty name of at most 200 characters'
-            USING ERRCODE = '22023';
-    END IF;
+    -- claim_work validates every argument; it runs last, and an error there undoes the completion.
     IF cardinality(p_completed_ids) > 0 THEN
         UPDATE m10_recovery.work_queue
            SET state = 'completed', processed_at = coalesce(p_now, now()), error_message = NULL

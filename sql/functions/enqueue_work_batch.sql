@@ -30,11 +30,19 @@ BEGIN
                                                    p_max_attempts);
     SELECT t.ord INTO v_bad
       FROM unnest(p_payloads) WITH ORDINALITY AS t(payload, ord)
-     WHERE t.payload IS NULL OR jsonb_typeof(t.payload) <> 'object' OR pg_column_size(t.payload) > 1048576
+     WHERE t.payload IS NULL OR jsonb_typeof(t.payload) <> 'object'
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'p_payloads[%] must be a JSON object of at most 1 MiB', v_bad
-            USING ERRCODE = '22023';
+        RAISE EXCEPTION 'p_payloads[%] must be a JSON object', v_bad USING ERRCODE = '22023';
+    END IF;
+    SELECT t.ord INTO v_bad
+      FROM unnest(p_payloads) WITH ORDINALITY AS t(payload, ord)
+     WHERE octet_length(t.payload::text) > 1048576
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'p_payloads[%] is over the 1 MiB limit', v_bad
+            USING ERRCODE = '54000',
+                  HINT = 'Store large artefacts elsewhere and enqueue a reference to them.';
     END IF;
 
     RETURN QUERY
