@@ -7,9 +7,13 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ClaimedWork:
-    """A work item handed to a worker by claim_work or complete_and_claim."""
+    """A work item handed to a worker by claim_work or complete_and_claim.
+
+    Not frozen: frozen dataclasses build through object.__setattr__, ten times slower, and a worker
+    builds one per claimed item on its hot path. Fields are in the SQL type's column order.
+    """
 
     work_id: int
     candidate_id: int | None

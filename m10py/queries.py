@@ -9,7 +9,8 @@ SELECT m10_recovery.enqueue_work(
 
 ENQUEUE_WORK_BATCH = """
 SELECT id FROM m10_recovery.enqueue_work_batch(
-    p_payloads => %(payloads)s::jsonb[], p_method => %(method)s, p_priority => %(priority)s::integer,
+    p_payloads => ARRAY(SELECT jsonb_array_elements(%(payloads)s::jsonb)),
+    p_method => %(method)s, p_priority => %(priority)s::integer,
     p_delay_seconds => %(delay_seconds)s::double precision, p_max_attempts => %(max_attempts)s::integer,
     p_candidate_ids => %(candidate_ids)s::bigint[]) AS id
 """

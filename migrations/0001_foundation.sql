@@ -27,16 +27,18 @@ INSERT INTO m10_recovery.work_methods (name, description, default_max_attempts) 
     ('evaluate', 'Evaluate a recovery candidate and suggest an action', 5),
     ('execute',  'Execute an approved recovery action',                 3);
 
--- The durable work queue. `available_at` is the visibility time: when the item may be claimed.
--- A claim moves it to the end of the lease, so a crashed worker's items come back by themselves.
+-- The durable work queue. It holds unfinished and dead work only: a completed item is deleted in
+-- the transaction that completes it (as graphile-worker and pgmq do), which is the cheapest way to
+-- take a row out of every index; what the work produced is recorded by the domain tables.
+-- `available_at` is when a pending item may be claimed (enqueue delay, retry backoff) and, while it
+-- is claimed, when its lease ends: a crashed worker's items come back by themselves.
 CREATE TABLE m10_recovery.work_queue (
     id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     candidate_id   bigint,
     method         text        NOT NULL DEFAULT 'evaluate',
     payload        jsonb       NOT NULL DEFAULT '{}'::jsonb,
     priority       integer     NOT NULL DEFAULT 0,
-    state          text        NOT NULL DEFAULT 'pending'
-                               CHECK (state IN ('pending', 'claimed', 'completed', 'dead')),
+    state          text        NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'dead')),
     attempts       integer     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     max_attempts   integer     NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 100),
     available_at   timestamptz NOT NULL DEFAULT now(),
@@ -45,26 +47,29 @@ CREATE TABLE m10_recovery.work_queue (
     processed_at   timestamptz,
     error_message  text,
     created_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT work_queue_final_has_processed_at
-        CHECK ((state IN ('completed', 'dead')) = (processed_at IS NOT NULL)),
+    CONSTRAINT work_queue_dead_has_processed_at CHECK ((state = 'dead') = (processed_at IS NOT NULL)),
     CONSTRAINT work_queue_claim_has_owner
         CHECK (state <> 'claimed' OR (claimed_at IS NOT NULL AND claimed_by IS NOT NULL)),
-    CONSTRAINT work_queue_attempts_within_max
-        CHECK (attempts <= max_attempts),
-    CONSTRAINT work_queue_payload_is_object
-        CHECK (jsonb_typeof(payload) = 'object')
+    CONSTRAINT work_queue_attempts_within_max CHECK (attempts <= max_attempts),
+    CONSTRAINT work_queue_payload_is_object CHECK (jsonb_typeof(payload) = 'object')
 )
 WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.05);
 
 COMMENT ON TABLE m10_recovery.work_queue IS
-    'Durable work queue: claim with m10_recovery.claim_work, finish with complete_work; rows stay as history until retention';
+    'Durable work queue: unfinished and dead items. Claim with m10_recovery.claim_work, finish with complete_work (a completed item is deleted)';
 COMMENT ON COLUMN m10_recovery.work_queue.available_at IS
-    'When the item may be claimed: the enqueue delay, a retry backoff, or the end of the current lease';
+    'Pending: when the item may be claimed (enqueue delay or retry backoff). Claimed: when the lease ends';
 
--- The claim path: unfinished items in claim order. Finished rows leave the index.
+-- Claim order for pending items. A claim moves the row out of this index and into the lease index,
+-- so neither index ever makes a claim step over rows that are not claimable.
 CREATE INDEX work_queue_ready_idx
     ON m10_recovery.work_queue (priority DESC, available_at, id)
-    WHERE processed_at IS NULL;
+    WHERE state = 'pending';
+
+-- Running leases by end time: the claim takes expired ones first, so crashed workers' items return.
+CREATE INDEX work_queue_lease_idx
+    ON m10_recovery.work_queue (available_at)
+    WHERE state = 'claimed';
 
 CREATE INDEX work_queue_candidate_idx
     ON m10_recovery.work_queue (candidate_id)

@@ -8,12 +8,14 @@ CREATE OR REPLACE FUNCTION m10_recovery.complete_and_claim(
 ) RETURNS SETOF m10_recovery.claimed_work
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+SET jit = off
 AS $$
 BEGIN
     -- claim_work validates every argument; it runs last, and an error there undoes the completion.
     IF cardinality(p_completed_ids) > 0 THEN
-        UPDATE m10_recovery.work_queue
-           SET state = 'completed', processed_at = coalesce(p_now, now()), error_message = NULL
+        DELETE FROM m10_recovery.work_queue
          WHERE id = ANY (p_completed_ids)
            AND state = 'claimed'
            AND claimed_by = p_worker_id;
@@ -24,7 +26,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION m10_recovery.complete_and_claim(text, bigint[], integer, integer, text, timestamptz) IS
-'Mark the items in p_completed_ids completed and claim the next batch, in one round trip and one
-commit (a worker loop pays one commit per batch instead of two). Only items still claimed by
-p_worker_id are completed; the others (taken over after a lease expiry, or already finished) are
-left unchanged. Failures go through complete_work. Arguments after p_completed_ids are claim_work''s.';
+'Complete the items in p_completed_ids (successes: they are deleted) and claim the next batch, in one
+round trip and one commit, so a worker loop pays one commit per batch instead of two. Only items
+still claimed by p_worker_id are completed; the others (taken over after a lease expiry, or already
+finished) are left unchanged. Failures go through complete_work. Arguments after p_completed_ids are
+claim_work''s.';

@@ -24,10 +24,15 @@ BEGIN
 
     SELECT * INTO v_item FROM m10_recovery.work_queue WHERE id = p_work_id FOR UPDATE;
     IF NOT FOUND THEN
+        -- Completed items are deleted; ids are never reused, so an id the sequence has issued
+        -- belongs to an item that was completed: a repeated completion is a no-op, not an error.
+        IF p_work_id BETWEEN 1 AND coalesce(pg_sequence_last_value('m10_recovery.work_queue_id_seq'), 0) THEN
+            RETURN false;
+        END IF;
         RAISE EXCEPTION 'work item % does not exist', p_work_id USING ERRCODE = 'P0002';
     END IF;
-    -- A worker whose lease was taken over, or a repeated completion, must not overwrite the outcome.
-    IF v_item.processed_at IS NOT NULL
+    -- A worker whose lease was taken over, or a repeated outcome, must not overwrite anything.
+    IF v_item.state = 'dead'
        OR (p_worker_id IS NOT NULL AND v_item.claimed_by IS DISTINCT FROM p_worker_id) THEN
         RETURN false;
     END IF;
@@ -38,9 +43,7 @@ BEGIN
     END IF;
 
     IF p_success THEN
-        UPDATE m10_recovery.work_queue
-           SET state = 'completed', processed_at = v_now, error_message = NULL
-         WHERE id = p_work_id;
+        DELETE FROM m10_recovery.work_queue WHERE id = p_work_id;
         RETURN true;
     END IF;
 
@@ -62,9 +65,10 @@ END;
 $$;
 
 COMMENT ON FUNCTION m10_recovery.complete_work(bigint, boolean, text, text, double precision, timestamptz) IS
-'Record the outcome of a claimed item. Success marks it completed. Failure stores p_error (cut to
-8192 characters) and schedules a retry after retry_delay(attempts) (capped exponential backoff with
-jitter) or p_retry_in_seconds, or moves it to the dead state once attempts reached max_attempts.
-Returns true when the outcome was recorded, false (a no-op) when the item is already completed or
-dead, or when p_worker_id is given and another worker now holds the item. Raises P0002 for an
-unknown id and 55000 for an item that is not claimed.';
+'Record the outcome of a claimed item. Success deletes it (the queue keeps unfinished and dead work
+only). Failure stores p_error (cut to 8192 characters) and schedules a retry after
+retry_delay(attempts) (capped exponential backoff with jitter) or p_retry_in_seconds, or moves it to
+the dead state once attempts reached max_attempts. Returns true when the outcome was recorded, false
+(a no-op) when the item was already completed or is dead, or when p_worker_id is given and that
+worker no longer holds it. Raises P0002 for an id that was never issued and 55000 for an item that
+is not claimed.';

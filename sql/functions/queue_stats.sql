@@ -6,7 +6,6 @@ CREATE OR REPLACE FUNCTION m10_recovery.queue_stats(
     delayed                    bigint,
     claimed                    bigint,
     lease_expired              bigint,
-    completed                  bigint,
     dead                       bigint,
     oldest_ready_age_seconds   double precision
 )
@@ -19,10 +18,9 @@ AS $$
            count(*) FILTER (WHERE w.state = 'pending' AND w.available_at > coalesce(p_now, now())),
            count(*) FILTER (WHERE w.state = 'claimed' AND w.available_at > coalesce(p_now, now())),
            count(*) FILTER (WHERE w.state = 'claimed' AND w.available_at <= coalesce(p_now, now())),
-           count(*) FILTER (WHERE w.state = 'completed'),
            count(*) FILTER (WHERE w.state = 'dead'),
            coalesce(extract(epoch FROM coalesce(p_now, now()) - min(w.available_at)
-                    FILTER (WHERE w.processed_at IS NULL AND w.available_at <= coalesce(p_now, now())))::double precision, 0)
+                    FILTER (WHERE w.state = 'pending' AND w.available_at <= coalesce(p_now, now())))::double precision, 0)
       FROM m10_recovery.work_methods m
       LEFT JOIN m10_recovery.work_queue w ON w.method = m.name
      GROUP BY m.name
@@ -32,4 +30,5 @@ $$;
 COMMENT ON FUNCTION m10_recovery.queue_stats(timestamptz) IS
 'Work queue counts per method: ready (claimable now), delayed (waiting for a delay or a retry
 backoff), claimed (lease running), lease_expired (claimed but the lease ran out: claimable again),
-completed, dead, and the age in seconds of the oldest claimable item.';
+dead, and how long the oldest ready item has been claimable, in seconds. Completed items are deleted
+at completion, so they are not counted here.';

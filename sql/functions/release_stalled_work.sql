@@ -16,8 +16,7 @@ BEGIN
     WITH stalled AS (
         SELECT w.id, w.attempts >= w.max_attempts AS exhausted
           FROM m10_recovery.work_queue w
-         WHERE w.processed_at IS NULL
-           AND w.state = 'claimed'
+         WHERE w.state = 'claimed'
            AND w.claimed_at < v_now - make_interval(secs => p_stalled_seconds)
            FOR UPDATE SKIP LOCKED
     )
