@@ -98,8 +98,8 @@ def _work(client: M10Client, worker_id: str, outcomes: Counter[str], lock: threa
 
 def _print_stats(client: M10Client) -> None:
     table = Table(title="m10_recovery.queue_stats()")
-    for column in ("method", "ready", "delayed", "claimed", "completed", "dead"):
+    for column in ("method", "ready", "delayed", "claimed", "dead"):
         table.add_column(column)
     for s in client.queue_stats():
-        table.add_row(s.method, str(s.ready), str(s.delayed), str(s.claimed), str(s.completed), str(s.dead))
+        table.add_row(s.method, str(s.ready), str(s.delayed), str(s.claimed), str(s.dead))
     console.print(table)

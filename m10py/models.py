@@ -39,7 +39,6 @@ class QueueStats:
     delayed: int
     claimed: int
     lease_expired: int
-    completed: int
     dead: int
     oldest_ready_age_seconds: float
 

@@ -14,7 +14,7 @@ app = typer.Typer(help="Inspect and operate the durable work queue.", no_args_is
 
 @app.command()
 def stats(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    """Counts per method: ready, delayed, claimed, lease expired, completed, dead."""
+    """Counts per method: ready, delayed, claimed, lease expired, dead (completed items are deleted)."""
     with client(ctx) as c:
         rows = c.queue_stats()
     if as_json:
@@ -22,7 +22,7 @@ def stats(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         return
     print_table(
         "work queue",
-        ["method", "ready", "delayed", "claimed", "lease expired", "completed", "dead", "oldest ready (s)"],
+        ["method", "ready", "delayed", "claimed", "lease expired", "dead", "oldest ready (s)"],
         [
             (
                 r.method,
@@ -30,7 +30,6 @@ def stats(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
                 r.delayed,
                 r.claimed,
                 r.lease_expired,
-                r.completed,
                 r.dead,
                 f"{r.oldest_ready_age_seconds:.1f}",
             )

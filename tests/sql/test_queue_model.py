@@ -43,6 +43,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.conn.execute("DELETE FROM m10_recovery.work_queue")
         self.now = START
         self.items: dict[int, Item] = {}
+        self.completed: list[int] = []
 
     def teardown(self) -> None:
         self.conn.rollback()
@@ -74,14 +75,16 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(worker=WORKERS, batch=st.integers(1, 3), lease=st.integers(1, 60))
     def claim(self, worker: str, batch: int, lease: int) -> None:
-        claimable = sorted(
-            (
-                i
-                for i in self.items.values()
-                if i.state in ("pending", "claimed") and i.available_at <= self.now
-            ),
+        # Expired leases first (by lease end), then pending items by priority and age.
+        expired = sorted(
+            (i for i in self.items.values() if i.state == "claimed" and i.available_at <= self.now),
+            key=lambda i: i.available_at,
+        )
+        ready = sorted(
+            (i for i in self.items.values() if i.state == "pending" and i.available_at <= self.now),
             key=lambda i: (-i.priority, i.available_at, i.id),
-        )[:batch]
+        )
+        claimable = (expired + ready)[:batch]
         expected = []
         for item in claimable:
             if item.attempts >= item.max_attempts:
@@ -102,6 +105,7 @@ class QueueMachine(RuleBasedStateMachine):
             )
         ]
         assert sorted(got) == sorted(expected)
+        assert got == sorted(expected, key=lambda i: (-self.items[i].priority, i)), "by priority, then id"
 
     def _held(self) -> list[Item]:
         return [i for i in self.items.values() if i.state == "claimed"]
@@ -122,7 +126,8 @@ class QueueMachine(RuleBasedStateMachine):
         if not as_owner:
             return
         if success:
-            item.state = "completed"
+            del self.items[item.id]  # a completed item is deleted
+            self.completed.append(item.id)
         elif item.attempts >= item.max_attempts:
             item.state = "dead"
         else:
@@ -155,26 +160,43 @@ class QueueMachine(RuleBasedStateMachine):
         ((released,),) = self._sql("SELECT m10_recovery.release_stalled_work(%s, %s)", seconds, self.now)
         assert released == expected
 
+    @precondition(lambda self: self.completed)
+    @rule(data=st.data(), success=st.booleans(), worker=st.sampled_from(["w1", None]))
+    def complete_again(self, data: st.DataObject, success: bool, worker: str | None) -> None:
+        work_id = data.draw(st.sampled_from(self.completed))
+        ((recorded,),) = self._sql(
+            "SELECT m10_recovery.complete_work(%s, %s, 'late', %s, p_now => %s)",
+            work_id,
+            success,
+            worker,
+            self.now,
+        )
+        assert recorded is False, "a completed item's outcome is final"
+
+    @precondition(lambda self: self._held())
+    @rule(data=st.data(), lease=st.integers(1, 60), as_owner=st.booleans())
+    def extend_lease(self, data: st.DataObject, lease: int, as_owner: bool) -> None:
+        item = data.draw(st.sampled_from(self._held()))
+        worker = item.claimed_by if as_owner else "intruder"
+        ((expires,),) = self._sql(
+            "SELECT m10_recovery.extend_work_lease(%s, %s, %s, %s)", item.id, worker, lease, self.now
+        )
+        if as_owner and item.available_at > self.now:
+            item.available_at = self.now + timedelta(seconds=lease)
+            assert expires == item.available_at
+        else:
+            assert expires is None, "only the holder of a running lease extends it"
+
     @invariant()
     def rows_match_the_model(self) -> None:
         rows = self._sql("SELECT id, state, attempts, claimed_by, available_at FROM m10_recovery.work_queue")
         actual = {r[0]: r[1:] for r in rows}
-        model = {
-            i.id: (
-                i.state,
-                i.attempts,
-                i.claimed_by if i.state == "claimed" else actual.get(i.id, (0, 0, None))[2],
-                i.available_at,
-            )
-            for i in self.items.values()
-        }
-        # Finished rows keep their last owner and visibility for the record; compare what matters.
-        for work_id, (state, attempts, claimed_by, available_at) in model.items():
-            got = actual[work_id]
-            assert got[0] == state and got[1] == attempts, (work_id, got, state, attempts)
-            if state in ("pending", "claimed"):
-                assert got[2] == claimed_by and got[3] == available_at, (work_id, got)
-        assert set(actual) == set(model), "no row lost or invented"
+        assert set(actual) == set(self.items), "no row lost, none invented, completed ones deleted"
+        for work_id, item in self.items.items():
+            state, attempts, claimed_by, available_at = actual[work_id]
+            assert (state, attempts) == (item.state, item.attempts), (work_id, actual[work_id], item)
+            if item.state != "dead":  # a dead row keeps its last owner and time for the record
+                assert (claimed_by, available_at) == (item.claimed_by, item.available_at), (work_id, item)
 
 
 @pytest.fixture

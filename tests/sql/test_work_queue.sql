@@ -46,10 +46,12 @@ SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM m10_recovery.work_
 SELECT m10_test.is((SELECT state FROM m10_recovery.work_queue), 'claimed', 'still claimed by fast');
 SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM m10_recovery.work_queue), true, NULL, 'fast'),
                    true, 'owner completes');
-SELECT m10_test.is((SELECT state FROM m10_recovery.work_queue), 'completed', 'completed');
-SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM m10_recovery.work_queue), false, 'late'),
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue), 0::bigint, 'a completed item is deleted');
+SELECT m10_test.is(m10_recovery.complete_work(currval('m10_recovery.work_queue_id_seq'), false, 'late'),
                    false, 'completing a finished item again is a no-op');
-SELECT m10_test.is((SELECT error_message FROM m10_recovery.work_queue), NULL::text, 'outcome not overwritten');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue), 0::bigint, 'and does not bring it back');
+SELECT m10_test.throws($$SELECT m10_recovery.complete_work(currval('m10_recovery.work_queue_id_seq') + 1, true)$$,
+                       'P0002', 'work item % does not exist');
 
 -- test: failure retries with capped exponential backoff, then dead-letters at max attempts
 SELECT m10_recovery.enqueue_work(p_max_attempts => 3, p_now => '2026-01-01 00:00:00+00');
@@ -104,8 +106,8 @@ SELECT m10_recovery.enqueue_work() FROM generate_series(1, 4);
 CREATE TEMP TABLE first_batch AS SELECT work_id FROM m10_recovery.claim_work('w', 2);
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.complete_and_claim('w',
                       (SELECT array_agg(work_id) FROM first_batch), 2)), 2::bigint, 'next two claimed');
-SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE state = 'completed'), 2::bigint,
-                   'first two completed');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE id IN (SELECT work_id FROM first_batch)),
+                   0::bigint, 'first two completed (deleted)');
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.complete_and_claim('other',
                       (SELECT array_agg(id) FROM m10_recovery.work_queue WHERE state = 'claimed'), 2)),
                    0::bigint, 'nothing left to claim');
@@ -129,11 +131,24 @@ SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue), 3::bigint, 'r
 -- test: queue_stats counts every state
 SELECT m10_recovery.enqueue_work(p_now => '2026-01-01 00:00:00+00') FROM generate_series(1, 4);
 SELECT m10_recovery.enqueue_work(p_delay_seconds => 3600, p_now => '2026-01-01 00:00:00+00');
+SELECT m10_recovery.enqueue_work(p_max_attempts => 1, p_now => '2025-12-31 00:00:00+00');
+SELECT m10_recovery.complete_work(work_id, false, 'poison', p_now => '2025-12-31 00:00:00+00')
+  FROM m10_recovery.claim_work('w', 1, p_now => '2025-12-31 00:00:00+00');
 SELECT count(*) FROM m10_recovery.claim_work('w', 2, p_lease_seconds => 60, p_now => '2026-01-01 00:00:00+00');
 SELECT m10_recovery.complete_work(min(id), true) FROM m10_recovery.work_queue WHERE state = 'claimed';
-SELECT m10_test.is((SELECT (ready, delayed, claimed, lease_expired, completed, dead)::text
+SELECT m10_test.is((SELECT (ready, delayed, claimed, lease_expired, dead, oldest_ready_age_seconds)::text
                       FROM m10_recovery.queue_stats(p_now => '2026-01-01 00:00:30+00') WHERE method = 'evaluate'),
-                   '(2,1,1,0,1,0)', 'counts with the lease running');
+                   '(2,1,1,0,1,30)', 'counts with the lease running');
 SELECT m10_test.is((SELECT (claimed, lease_expired)::text
                       FROM m10_recovery.queue_stats(p_now => '2026-01-01 00:02:00+00') WHERE method = 'evaluate'),
                    '(0,1)', 'counts once the lease ran out');
+
+-- test: an expired lease is reclaimed before pending items of any priority
+SELECT m10_recovery.enqueue_work(p_payload => '{"n": "old"}', p_now => '2026-01-01 00:00:00+00');
+SELECT count(*) FROM m10_recovery.claim_work('crashed', 1, p_lease_seconds => 10, p_now => '2026-01-01 00:00:00+00');
+SELECT m10_recovery.enqueue_work(p_payload => '{"n": "urgent"}', p_priority => 100, p_now => '2026-01-01 00:00:05+00');
+SELECT m10_test.is((SELECT payload->>'n' FROM m10_recovery.claim_work('w', 1, p_now => '2026-01-01 00:00:20+00')),
+                   'old', 'the stranded item first');
+SELECT m10_test.is((SELECT payload->>'n' FROM m10_recovery.claim_work('w', 1, p_now => '2026-01-01 00:00:20+00')),
+                   'urgent', 'then the pending one');
+
