@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from psycopg import Connection, Cursor
-from psycopg.rows import TupleRow, args_row, class_row
+from psycopg import Connection
+from psycopg.rows import TupleRow, class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -102,8 +103,8 @@ class M10Client:
             "lease_seconds": lease_seconds,
             "method": method,
         }
-        with self._conn(conn) as c, _claimed_cursor(c) as cur:
-            return cur.execute(queries.CLAIM_WORK, params).fetchall()
+        with self._conn(conn) as c, c.cursor(binary=True) as cur:
+            return _claimed_items(cur.execute(queries.CLAIM_WORK, params).fetchall())
 
     def complete_and_claim(
         self,
@@ -123,8 +124,8 @@ class M10Client:
             "lease_seconds": lease_seconds,
             "method": method,
         }
-        with self._conn(conn) as c, _claimed_cursor(c) as cur:
-            return cur.execute(queries.COMPLETE_AND_CLAIM, params).fetchall()
+        with self._conn(conn) as c, c.cursor(binary=True) as cur:
+            return _claimed_items(cur.execute(queries.COMPLETE_AND_CLAIM, params).fetchall())
 
     def complete_work(
         self,
@@ -185,9 +186,16 @@ class M10Client:
         return int(row[0])
 
 
-def _claimed_cursor(conn: Conn) -> Cursor[ClaimedWork]:
-    """Claims are the hot path: binary results and positional construction cost half as much."""
-    return conn.cursor(row_factory=args_row(ClaimedWork), binary=True)
+def _claimed_items(rows: list[TupleRow]) -> list[ClaimedWork]:
+    """Claims are the hot path: binary results, every payload of the batch parsed by one json.loads,
+    positional construction."""
+    if not rows:
+        return []
+    payloads = json.loads("[" + ",".join(row[3] for row in rows) + "]")
+    return [
+        ClaimedWork(row[0], row[1], row[2], payload, *row[4:])
+        for row, payload in zip(rows, payloads, strict=True)
+    ]
 
 
 # A JSON \u0000 escape (not an escaped backslash followed by "u0000"), which jsonb refuses.
@@ -221,4 +229,7 @@ def _json_array(payloads: Sequence[dict[str, Any]]) -> str:
 
 def _bigint_array(ids: Sequence[int]) -> str:
     """A bigint[] literal: for a worker's completed ids, four times cheaper than adapting a list."""
-    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+    try:
+        return "{" + ",".join(str(operator.index(i)) for i in ids) + "}"
+    except TypeError as exc:
+        raise InvalidArgument(f"work ids must be integers: {exc}") from exc

@@ -15,14 +15,21 @@ SELECT id FROM m10_recovery.enqueue_work_batch(
     p_candidate_ids => %(candidate_ids)s::bigint[]) AS id
 """
 
-CLAIM_WORK = """
-SELECT * FROM m10_recovery.claim_work(
+# Claimed rows with the payload as text: the client parses a batch's payloads in one json.loads call,
+# seven times cheaper than one per row (see M10Client._claimed_items).
+_CLAIMED_COLUMNS = (
+    "work_id, candidate_id, method, payload::text, priority, attempts, max_attempts,"
+    " enqueued_at, claimed_at, lease_expires_at"
+)
+
+CLAIM_WORK = f"""
+SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.claim_work(
     p_worker_id => %(worker_id)s, p_batch_size => %(batch_size)s::integer,
     p_lease_seconds => %(lease_seconds)s::integer, p_method => %(method)s)
 """
 
-COMPLETE_AND_CLAIM = """
-SELECT * FROM m10_recovery.complete_and_claim(
+COMPLETE_AND_CLAIM = f"""
+SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.complete_and_claim(
     p_worker_id => %(worker_id)s, p_completed_ids => %(completed_ids)s::bigint[],
     p_batch_size => %(batch_size)s::integer, p_lease_seconds => %(lease_seconds)s::integer,
     p_method => %(method)s)

@@ -28,7 +28,9 @@ BEGIN
        AND claimed_by = p_worker_id
        AND available_at > v_now
     RETURNING available_at INTO v_expires;
-    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM m10_recovery.work_queue WHERE id = p_work_id) THEN
+    -- A completed item is deleted: an id the sequence issued gets NULL ("stop"), like a lost lease.
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM m10_recovery.work_queue WHERE id = p_work_id)
+       AND NOT p_work_id BETWEEN 1 AND coalesce(pg_sequence_last_value('m10_recovery.work_queue_id_seq'), 0) THEN
         RAISE EXCEPTION 'work item % does not exist', p_work_id USING ERRCODE = 'P0002';
     END IF;
     RETURN v_expires;
@@ -37,6 +39,6 @@ $$;
 
 COMMENT ON FUNCTION m10_recovery.extend_work_lease(bigint, text, integer, timestamptz) IS
 'Heartbeat for a long-running item: move the end of p_worker_id''s lease to now + p_lease_seconds
-and return it. Returns NULL (nothing changed) when the worker no longer holds the item or its lease
-has already expired: the worker should stop, because the item may be someone else''s now.
-Raises P0002 for an unknown id.';
+and return it. Returns NULL (nothing changed) when the worker no longer holds the item, its lease has
+already expired or the item was completed: the worker should stop, because the item may be someone
+else''s now. Raises P0002 for an id that was never issued.';

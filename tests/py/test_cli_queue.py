@@ -20,8 +20,7 @@ from m10py.schema import package_objects
 
 CLAIMED_KEYS = {"work_id", "candidate_id", "method", "payload", "priority", "attempts", "max_attempts",
                 "enqueued_at", "claimed_at", "lease_expires_at"}
-STATS_KEYS = {"method", "ready", "delayed", "claimed", "lease_expired", "completed", "dead",
-              "oldest_ready_age_seconds"}
+STATS_KEYS = {"method", "ready", "delayed", "claimed", "lease_expired", "dead", "oldest_ready_age_seconds"}
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +171,11 @@ def test_complete_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
 
     out = _ok(m10(runner, fresh_db_url, "queue", "complete", str(a), "--json", "--worker-id", "w1"))
     assert json.loads(out.stdout) == {"work_id": a, "recorded": True}
+    assert a not in {r["id"] for r in _queue(fresh_db_url)}, "a completed item is deleted"
     again = _ok(m10(runner, fresh_db_url, "queue", "complete", str(a), "--json"))
     assert json.loads(again.stdout) == {"work_id": a, "recorded": False}, "a no-op still exits 0"
+    late = _ok(m10(runner, fresh_db_url, "queue", "complete", str(a), "--failed", "--worker-id", "w1"))
+    assert _flat(late.stdout) == f"work item {a}: no change (already finished, or held by another worker)"
 
     stale = _ok(m10(runner, fresh_db_url, "queue", "complete", str(b), "--worker-id", "other"))
     assert _flat(stale.stdout) == f"work item {b}: no change (already finished, or held by another worker)"
@@ -182,7 +184,7 @@ def test_complete_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
     assert _flat(failed.stdout) == f"work item {c}: outcome recorded"
 
     rows = {r["id"]: r for r in _queue(fresh_db_url)}
-    assert rows[a]["state"] == "completed"
+    assert set(rows) == {b, c}, "the completed item stays deleted"
     assert (rows[b]["state"], rows[b]["claimed_by"]) == ("claimed", "w1")
     assert (rows[c]["state"], rows[c]["error_message"], rows[c]["claimed_by"]) == (
         "pending", "disk full", None)
@@ -196,6 +198,12 @@ def test_complete_errors_exit_1(runner: CliRunner, fresh_db_url: str) -> None:
     assert missing.exit_code == 1
     assert missing.stdout == ""
     assert _flat(missing.stderr) == "error: work item 999999 does not exist"
+    next_id = m10(runner, fresh_db_url, "queue", "complete", str(work_id + 1))
+    assert next_id.exit_code == 1, "the id after the last one issued does not exist either"
+    assert _flat(next_id.stderr) == f"error: work item {work_id + 1} does not exist"
+    zero = m10(runner, fresh_db_url, "queue", "complete", "0", "--json")
+    assert zero.exit_code == 1
+    assert _flat(zero.stderr) == "error: work item 0 does not exist"
 
     unclaimed = m10(runner, fresh_db_url, "queue", "complete", str(work_id))
     assert unclaimed.exit_code == 1
@@ -241,16 +249,25 @@ def test_stats_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
 
     for args in (["--priority", "1"], ["--priority", "2"], ["--delay", "3600"], ["--method", "execute"]):
         _ok(m10(runner, fresh_db_url, "queue", "enqueue", *args))
-    _ok(m10(runner, fresh_db_url, "queue", "claim", "--batch-size", "1", "--method", "evaluate"))
+    claimed = json.loads(_ok(m10(runner, fresh_db_url, "queue", "claim", "--json", "--batch-size", "1",
+                                 "--method", "evaluate")).stdout)
     out = _ok(m10(runner, fresh_db_url, "queue", "stats", "--json"))
     stats = {s["method"]: s for s in json.loads(out.stdout)}
-    assert {k: stats["evaluate"][k] for k in ("ready", "delayed", "claimed", "completed", "dead")} == {
-        "ready": 1, "delayed": 1, "claimed": 1, "completed": 0, "dead": 0}
+    assert {k: stats["evaluate"][k] for k in STATS_KEYS - {"method", "oldest_ready_age_seconds"}} == {
+        "ready": 1, "delayed": 1, "claimed": 1, "lease_expired": 0, "dead": 0}
     assert stats["execute"]["ready"] == 1
     assert isinstance(stats["evaluate"]["oldest_ready_age_seconds"], float)
 
+    # A completed item is deleted: it leaves the claimed count and is counted nowhere else.
+    _ok(m10(runner, fresh_db_url, "queue", "complete", str(claimed[0]["work_id"])))
+    out = _ok(m10(runner, fresh_db_url, "queue", "stats", "--json"))
+    after = {s["method"]: s for s in json.loads(out.stdout)}
+    assert {k: after["evaluate"][k] for k in STATS_KEYS - {"method", "oldest_ready_age_seconds"}} == {
+        "ready": 1, "delayed": 1, "claimed": 0, "lease_expired": 0, "dead": 0}
+
     text = _ok(m10(runner, fresh_db_url, "queue", "stats"))
     assert "work queue" in text.stdout and "evaluate" in text.stdout and "execute" in text.stdout
+    assert "dead" in text.stdout and "completed" not in text.stdout
 
 
 def test_release_stalled(runner: CliRunner, fresh_db_url: str) -> None:

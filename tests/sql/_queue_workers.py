@@ -3,7 +3,10 @@
 Each function runs in its own OS process (multiprocessing 'spawn' context), with its own
 connection, and talks to the queue only through the SQL API. Every claim is written to the table
 ``claim_log`` in the same statement (so in the same transaction) as the claim itself: a row in the
-log exists exactly when the claim committed. Keep this module light: a spawned child imports it.
+log exists exactly when the claim committed. A completed item is deleted from the queue; a trigger
+writes every deleted row to ``completion_log`` in the deleting transaction, so that log holds
+exactly the committed completions, each with the worker that held the item. Keep this module
+light: a spawned child imports it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,27 @@ CREATE TABLE claim_log (
     lease_expires_at timestamptz NOT NULL,
     logged_at        timestamptz NOT NULL DEFAULT clock_timestamp()
 )
+"""
+
+# Test instrumentation, not part of the product: the queue functions run with
+# search_path = pg_catalog, pg_temp, so the trigger names its table with the schema.
+COMPLETION_LOG_DDL = """
+CREATE TABLE public.completion_log (
+    work_id    bigint      NOT NULL,
+    worker     text,
+    state      text        NOT NULL,
+    attempts   integer     NOT NULL,
+    claimed_at timestamptz,
+    logged_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE FUNCTION public.log_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.completion_log (work_id, worker, state, attempts, claimed_at)
+    VALUES (OLD.id, OLD.claimed_by, OLD.state, OLD.attempts, OLD.claimed_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER log_completion AFTER DELETE ON m10_recovery.work_queue
+    FOR EACH ROW EXECUTE FUNCTION public.log_completion();
 """
 
 # claim_work and the log row in one statement: both commit or neither does.
@@ -47,7 +71,8 @@ RETURNING work_id
 
 COMPLETE = "SELECT m10_recovery.complete_work(%s, true, NULL, %s)"
 
-UNFINISHED = "SELECT count(*) FROM m10_recovery.work_queue WHERE processed_at IS NULL"
+# Completed items are deleted, dead ones stay: what is left to do is pending or claimed.
+UNFINISHED = "SELECT count(*) FROM m10_recovery.work_queue WHERE state IN ('pending', 'claimed')"
 
 
 def _connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:

@@ -1,7 +1,8 @@
 """Bad input that needs Python: rejected calls as top-level autocommit statements, the typed errors
 of M10Client, values Python can send but SQL literals cannot (NUL, NaN, integers beyond int4).
 
-After every rejected call the whole queue table (every column of every row) must be unchanged.
+After every rejected call the whole queue table (every column of every row) must be unchanged. A
+completed item is deleted, so the seeded database keeps its id in the table ``seed_gone``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from m10py.errors import InvalidArgument, InvalidState, M10Error, NotFound
 SNAPSHOT = "SELECT to_jsonb(w) FROM m10_recovery.work_queue w ORDER BY id"
 
 SEED = [
+    "CREATE TABLE seed_gone (n text PRIMARY KEY, id bigint NOT NULL)",
     'SELECT m10_recovery.enqueue_work(p_payload => \'{"n": "claimed"}\', p_priority => 10)',
     "SELECT count(*) FROM m10_recovery.claim_work('w1', 1, 3600)",
     'SELECT m10_recovery.enqueue_work(p_payload => \'{"n": "completed"}\', p_priority => 9)',
-    "SELECT m10_recovery.complete_work(work_id, true) FROM m10_recovery.claim_work('w1', 1, 3600)",
+    "INSERT INTO seed_gone SELECT 'completed', work_id FROM m10_recovery.claim_work('w1', 1, 3600)",
+    "SELECT m10_recovery.complete_work(id, true, NULL, 'w1') FROM seed_gone",
     'SELECT m10_recovery.enqueue_work(p_payload => \'{"n": "dead"}\', p_priority => 8, p_max_attempts => 1)',
     "SELECT m10_recovery.complete_work(work_id, false, 'boom') FROM m10_recovery.claim_work('w1', 1, 3600)",
     'SELECT m10_recovery.enqueue_work(p_payload => \'{"n": "pending"}\', p_delay_seconds => 3600)',
@@ -37,7 +40,12 @@ def _snapshot(conn: psycopg.Connection[Any]) -> list[Any]:
 
 
 def _ids(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    return dict(conn.execute("SELECT payload->>'n', id FROM m10_recovery.work_queue").fetchall())
+    """The seeded items' ids by name, the completed (deleted) one included."""
+    return dict(
+        conn.execute(
+            "SELECT payload->>'n', id FROM m10_recovery.work_queue UNION ALL SELECT n, id FROM seed_gone"
+        ).fetchall()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +68,11 @@ def seeded_url(server_url: str, template_db: str) -> Iterator[str]:
                 "SELECT string_agg(payload->>'n' || '=' || state, ',' ORDER BY id)"
                 "  FROM m10_recovery.work_queue"
             ).fetchone()
-            assert states == ("claimed=claimed,completed=completed,dead=dead,pending=pending",)
+            assert states == ("claimed=claimed,dead=dead,pending=pending",)
+            gone = conn.execute(
+                "SELECT count(*) FROM seed_gone g JOIN m10_recovery.work_queue w USING (id)"
+            ).fetchone()
+            assert gone == (0,), "the completed item was deleted"
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
@@ -85,6 +97,13 @@ def m10(seeded_url: str) -> Iterator[M10Client]:
 # (statement, sqlstate, a fragment of the message). {claimed} etc. are the seeded items' ids.
 TOP_LEVEL_REJECTIONS = [
     ("SELECT m10_recovery.complete_work(999999999, true)", "P0002", "work item 999999999 does not exist"),
+    ("SELECT m10_recovery.complete_work(0, false, 'x', 'w1')", "P0002", "work item 0 does not exist"),
+    (
+        "SELECT m10_recovery.complete_work("
+        "  (SELECT last_value + 1 FROM m10_recovery.work_queue_id_seq), true)",
+        "P0002",
+        "does not exist",
+    ),
     ("SELECT m10_recovery.complete_work(NULL, true)", "22023", "p_work_id and p_success are required"),
     ("SELECT m10_recovery.complete_work({claimed}, NULL)", "22023", "p_work_id and p_success are required"),
     ("SELECT m10_recovery.complete_work({pending}, true)", "55000", "is not claimed (state pending)"),
@@ -179,6 +198,25 @@ def test_rejected_statement_writes_nothing(
     conn.execute("SELECT 1")  # the connection is still usable
 
 
+# Calls on finished items that are accepted as no-ops: they return false and change nothing.
+FINISHED_NO_OPS = [
+    "SELECT m10_recovery.complete_work({completed}, true)",
+    "SELECT m10_recovery.complete_work({completed}, true, NULL, 'w1')",
+    "SELECT m10_recovery.complete_work({completed}, false, 'late', 'w1', 0)",
+    "SELECT m10_recovery.complete_work({dead}, true)",
+    "SELECT m10_recovery.complete_work({dead}, false, 'again', 'w1')",
+    "SELECT count(*) > 0 FROM m10_recovery.complete_and_claim('w1', ARRAY[{completed}, {dead}]::bigint[])",
+]
+
+
+@pytest.mark.parametrize("statement", FINISHED_NO_OPS, ids=[f"{i:02d}" for i in range(len(FINISHED_NO_OPS))])
+def test_finished_item_calls_are_no_ops(conn: psycopg.Connection[Any], statement: str) -> None:
+    before = _snapshot(conn)
+    row = conn.execute(statement.format(**_ids(conn))).fetchone()  # type: ignore[arg-type]
+    assert row == (False,), statement
+    assert _snapshot(conn) == before, "a no-op changed the queue"
+
+
 # --- M10Client: typed errors carrying the database's message --------------------------------------
 
 
@@ -202,6 +240,18 @@ def test_client_unknown_id_is_not_found(m10: M10Client, conn: psycopg.Connection
     exc = _expect(m10, conn, NotFound, lambda: m10.complete_work(987654321, True))
     assert str(exc) == "work item 987654321 does not exist"
     assert exc.__cause__ is not None and exc.__cause__.sqlstate == "P0002"  # type: ignore[attr-defined]
+
+
+def test_client_completing_a_completed_item_is_false_not_an_error(
+    m10: M10Client, conn: psycopg.Connection[Any]
+) -> None:
+    completed, dead = _ids(conn)["completed"], _ids(conn)["dead"]
+    before = _snapshot(conn)
+    assert m10.complete_work(completed, True) is False
+    assert m10.complete_work(completed, False, "late", worker_id="w1") is False
+    assert m10.complete_work(dead, True) is False
+    assert m10.complete_and_claim("w1", [completed, dead], 5) == []
+    assert _snapshot(conn) == before
 
 
 def test_client_never_claimed_item_is_invalid_state(m10: M10Client, conn: psycopg.Connection[Any]) -> None:
@@ -296,6 +346,8 @@ def test_client_nul_in_payload_is_refused_with_the_field_named_and_writes_nothin
         m10.enqueue_work(payload={"note": "before\x00after"})
     with pytest.raises(InvalidArgument, match=r"^payloads\[2\] contains a NUL character"):
         m10.enqueue_work_batch([{"ok": 1}, {"bad": "\x00"}])
+    with pytest.raises(InvalidArgument, match=r"^payloads\[3\] contains a NUL character"):
+        m10.enqueue_work_batch([{"ok": 1}, {"ok": "\\u0000 is text here"}, {"k": ["x", {"y\x00": 1}]}])
     assert _snapshot(conn) == before, "nothing of the batch may be written"
     with conn.transaction(), pytest.raises(psycopg.errors.UntranslatableCharacter):
         conn.execute("SELECT m10_recovery.enqueue_work(p_payload => %s::jsonb)", ('{"a": "\\u0000"}',))
@@ -330,4 +382,8 @@ def test_client_nan_in_payload_is_rejected_as_invalid_json(
     before = _snapshot(conn)
     with pytest.raises(InvalidArgument, match=r"^payload is not valid JSON"):
         m10.enqueue_work(payload={"score": math.nan})
+    with pytest.raises(InvalidArgument, match=r"^payloads\[2\] is not valid JSON"):
+        m10.enqueue_work_batch([{"score": 1.5}, {"score": math.inf}, {"score": 2}])
+    with pytest.raises(InvalidArgument, match=r"^payloads\[3\] is not valid JSON"):
+        m10.enqueue_work_batch([{}, {}, {"tags": {"a", "b"}}])  # a set is not JSON either
     assert _snapshot(conn) == before

@@ -1,13 +1,16 @@
 -- Bad input to the work queue functions: every rejected call raises the documented SQLSTATE with a
 -- message naming the argument, and leaves the queue exactly as it was. Each case starts from a queue
 -- holding one item in every state (snapshot in pg_temp.before_q); pg_temp.queue_changes counts the
--- rows added, removed or altered since the snapshot.
+-- rows added, removed or altered since the snapshot. A completed item is deleted, so its id is kept
+-- in pg_temp.gone; pg_temp.ids names every seeded id, the completed one included.
 DELETE FROM m10_recovery.work_queue;
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "claimed"}', p_priority => 10);
 SELECT count(*) FROM m10_recovery.claim_work('w1', 1, 3600);
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "completed"}', p_priority => 9);
 SELECT count(*) FROM m10_recovery.claim_work('w1', 1, 3600);
-SELECT m10_recovery.complete_work((SELECT id FROM m10_recovery.work_queue WHERE payload->>'n' = 'completed'), true);
+CREATE TEMP TABLE gone AS
+SELECT payload->>'n' AS n, id FROM m10_recovery.work_queue WHERE payload->>'n' = 'completed';
+SELECT m10_recovery.complete_work((SELECT id FROM gone), true, NULL, 'w1');
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "dead"}', p_priority => 8, p_max_attempts => 1);
 SELECT count(*) FROM m10_recovery.claim_work('w1', 1, 3600);
 SELECT m10_recovery.complete_work((SELECT id FROM m10_recovery.work_queue WHERE payload->>'n' = 'dead'), false, 'boom');
@@ -18,11 +21,17 @@ CREATE TEMP VIEW queue_changes AS
 SELECT (SELECT count(*) FROM (SELECT * FROM m10_recovery.work_queue EXCEPT ALL SELECT * FROM before_q) added)
      + (SELECT count(*) FROM (SELECT * FROM before_q EXCEPT ALL SELECT * FROM m10_recovery.work_queue) gone) AS n;
 CREATE TEMP VIEW ids AS
-SELECT payload->>'n' AS n, id FROM m10_recovery.work_queue;
+SELECT payload->>'n' AS n, id FROM m10_recovery.work_queue
+UNION ALL
+SELECT n, id FROM gone;
 
--- test: the fixture holds one item in every state
+-- test: the fixture holds one item in every state, and a completed item is gone
 SELECT m10_test.is((SELECT string_agg(payload->>'n' || '=' || state, ',' ORDER BY id) FROM m10_recovery.work_queue),
-                   'claimed=claimed,completed=completed,dead=dead,pending=pending,delayed=pending', 'fixture');
+                   'claimed=claimed,dead=dead,pending=pending,delayed=pending', 'fixture');
+SELECT m10_test.is((SELECT string_agg(n, ',' ORDER BY id) FROM ids),
+                   'claimed,completed,dead,pending,delayed', 'every seeded id, in enqueue order');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE id = (SELECT id FROM gone)), 0::bigint,
+                   'the completed item has no row');
 SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'snapshot matches');
 
 -- test: complete_work of an unknown id raises P0002 naming the id
@@ -30,6 +39,26 @@ SELECT m10_test.throws($$SELECT m10_recovery.complete_work(999999999, true)$$, '
                        'work item 999999999 does not exist');
 SELECT m10_test.throws($$SELECT m10_recovery.complete_work(-1, false, 'x', 'w1')$$, 'P0002',
                        'work item -1 does not exist');
+SELECT m10_test.throws($$SELECT m10_recovery.complete_work(0, true)$$, 'P0002', 'work item 0 does not exist');
+SELECT m10_test.throws($$SELECT m10_recovery.complete_work(-9223372036854775808, true, NULL, 'w1')$$, 'P0002',
+                       'work item -9223372036854775808 does not exist');
+SELECT m10_test.throws(format('SELECT m10_recovery.complete_work(%s, true)',
+                              (SELECT last_value + 1 FROM m10_recovery.work_queue_id_seq)),
+                       'P0002', 'work item % does not exist');
+SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'queue unchanged');
+
+-- test: complete_work of an id the queue issued but never stored (its enqueue rolled back) is a no-op
+-- The sequence is not transactional: the rolled-back enqueue still used up an id, and ids are never
+-- reused, so the queue cannot tell that id from a completed item's. Only ids above it do not exist.
+SELECT m10_test.throws($$SELECT m10_recovery.enqueue_work(p_payload => '{"n": "rolled back"}') / 0$$, '22012');
+SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'the enqueue was rolled back');
+SELECT m10_test.ok((SELECT last_value > (SELECT max(id) FROM ids) FROM m10_recovery.work_queue_id_seq),
+                   'an id was used up');
+SELECT m10_test.is(m10_recovery.complete_work((SELECT last_value FROM m10_recovery.work_queue_id_seq), true),
+                   false, 'the last id issued');
+SELECT m10_test.throws(format('SELECT m10_recovery.complete_work(%s, true)',
+                              (SELECT last_value + 1 FROM m10_recovery.work_queue_id_seq)),
+                       'P0002', 'work item % does not exist');
 SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'queue unchanged');
 
 -- test: complete_work requires a work id and a success flag
@@ -54,7 +83,16 @@ SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'queue unchanged');
 
 -- test: completing a finished item again is a no-op whatever the outcome
 SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM ids WHERE n = 'completed'), false, 'late'),
-                   false, 'completed stays completed');
+                   false, 'a late failure of a completed item');
+SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM ids WHERE n = 'completed'), true),
+                   false, 'a repeated success');
+SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM ids WHERE n = 'completed'), true, NULL, 'w1'),
+                   false, 'a repeated success from the worker that completed it');
+SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM ids WHERE n = 'completed'), false, 'x', 'w1',
+                                              p_retry_in_seconds => 0),
+                   false, 'a late failure from that worker');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE id = (SELECT id FROM gone)), 0::bigint,
+                   'the completed item is not brought back');
 SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM ids WHERE n = 'dead'), true),
                    false, 'dead stays dead');
 SELECT m10_test.is(m10_recovery.complete_work((SELECT id FROM ids WHERE n = 'dead'), true, NULL, 'w1'),
@@ -251,10 +289,32 @@ SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'queue unchanged');
 
 -- test: complete_and_claim with ids it does not hold completes nothing and claims normally
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.complete_and_claim('intruder',
-                      ARRAY[(SELECT id FROM ids WHERE n = 'claimed'), (SELECT id FROM ids WHERE n = 'dead'),
-                            (SELECT id FROM ids WHERE n = 'pending'), 999999999, NULL]::bigint[], 1)), 1::bigint,
+                      ARRAY[(SELECT id FROM ids WHERE n = 'claimed'), (SELECT id FROM ids WHERE n = 'completed'),
+                            (SELECT id FROM ids WHERE n = 'dead'), (SELECT id FROM ids WHERE n = 'pending'),
+                            999999999, -1, NULL]::bigint[], 1)), 1::bigint,
                    'claims the one ready item');
 SELECT m10_test.is((SELECT string_agg(payload->>'n' || '=' || state || ':' || coalesce(claimed_by, '-'), ',' ORDER BY id)
                       FROM m10_recovery.work_queue),
-                   'claimed=claimed:w1,completed=completed:w1,dead=dead:w1,pending=claimed:intruder,delayed=pending:-',
+                   'claimed=claimed:w1,dead=dead:w1,pending=claimed:intruder,delayed=pending:-',
                    'only the claim changed anything');
+
+-- test: complete_and_claim by the holder with ids it does not hold completes only its own item
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.complete_and_claim('w1',
+                      ARRAY[(SELECT id FROM ids WHERE n = 'claimed'), (SELECT id FROM ids WHERE n = 'completed'),
+                            (SELECT id FROM ids WHERE n = 'dead'), (SELECT id FROM ids WHERE n = 'delayed'),
+                            999999999, NULL]::bigint[], 10)), 1::bigint,
+                   'claims the one ready item');
+SELECT m10_test.is((SELECT string_agg(payload->>'n' || '=' || state || ':' || coalesce(claimed_by, '-'), ',' ORDER BY id)
+                      FROM m10_recovery.work_queue),
+                   'dead=dead:w1,pending=claimed:w1,delayed=pending:-',
+                   'its claimed item deleted, the dead and delayed ones untouched');
+
+-- test: extend_work_lease of a completed item returns NULL (stop), like any item the worker no longer holds
+SELECT m10_test.is(m10_recovery.extend_work_lease((SELECT id FROM ids WHERE n = 'completed'), 'w1'),
+                   NULL::timestamptz, 'its last worker is told to stop');
+SELECT m10_test.is(m10_recovery.extend_work_lease((SELECT id FROM ids WHERE n = 'completed'), 'w2'),
+                   NULL::timestamptz, 'so is anyone else');
+SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'queue unchanged');
+SELECT m10_test.throws(format('SELECT m10_recovery.extend_work_lease(%s, %L)',
+                              (SELECT last_value + 1 FROM m10_recovery.work_queue_id_seq), 'w1'),
+                       'P0002', 'work item % does not exist');

@@ -3,6 +3,8 @@
 Only SQL goes through psycopg here; the worker loops are in tests/sql/_queue_workers.py and run in
 processes of the 'spawn' context (no connection is inherited across a fork). Every claim is logged
 in ``claim_log`` in the same statement as the claim, so the log holds exactly the committed claims.
+A completed item is deleted; a test trigger logs every deleted row in ``completion_log`` in the same
+transaction, with the worker that held it, so that log holds exactly the committed completions.
 Leases are real time, kept to a few seconds.
 """
 
@@ -29,9 +31,11 @@ def _connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
 
 
 def _setup(url: str, items: int) -> list[int]:
-    """Create claim_log and enqueue ``items`` items with payload {"n": i}; return their ids."""
+    """Create claim_log and completion_log and enqueue ``items`` items with payload {"n": i};
+    return their ids."""
     with _connect(url) as conn:
         conn.execute(workers.CLAIM_LOG_DDL)  # type: ignore[arg-type]
+        conn.execute(workers.COMPLETION_LOG_DDL)  # type: ignore[arg-type]
         rows = conn.execute(
             "SELECT id FROM m10_recovery.enqueue_work_batch("
             "  (SELECT array_agg(jsonb_build_object('n', g) ORDER BY g) FROM generate_series(1, %s) g))"
@@ -39,6 +43,32 @@ def _setup(url: str, items: int) -> list[int]:
             (items,),
         ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+def _completions(conn: psycopg.Connection[Any]) -> dict[int, list[tuple[str, str, int]]]:
+    """work_id -> [(worker, state, attempts)] of every committed deletion of that item."""
+    per_item: dict[int, list[tuple[str, str, int]]] = {}
+    for work_id, worker, state, attempts in conn.execute(
+        "SELECT work_id, worker, state, attempts FROM completion_log ORDER BY logged_at"
+    ):
+        per_item.setdefault(work_id, []).append((worker, state, attempts))
+    return per_item
+
+
+def _queue_size(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) FROM m10_recovery.work_queue").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _repeat_completions_accepted(conn: psycopg.Connection[Any], ids: list[int]) -> int:
+    """Complete every id again, by no worker in particular; return how many were accepted (0 is right)."""
+    row = conn.execute(
+        "SELECT count(*) FILTER (WHERE m10_recovery.complete_work(i, true)) FROM unnest(%s::bigint[]) i",
+        (ids,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _collect(results: Any, count: int, timeout: float) -> list[tuple[Any, ...]]:
@@ -104,17 +134,18 @@ def test_workers_drain_every_item_exactly_once(fresh_db_url: str, mode: str) -> 
         assert {a for _, _, a in log} == {1}
 
         owner = {work_id: worker for work_id, worker, _ in log}
-        rows = conn.execute(
-            "SELECT id, state, attempts, claimed_by, processed_at IS NOT NULL, error_message"
-            "  FROM m10_recovery.work_queue"
-        ).fetchall()
-        assert len(rows) == items
-        for work_id, state, attempts, claimed_by, processed, error in rows:
-            assert (state, attempts, processed, error) == ("completed", 1, True, None), work_id
-            assert claimed_by == owner[work_id], f"item {work_id} finished by another worker"
+        assert _queue_size(conn) == 0, "every completed item was deleted"
+        completions = _completions(conn)
+        assert set(completions) == set(ids), "every enqueued item was completed, and only those"
+        for work_id, done in completions.items():
+            assert done == [(owner[work_id], "claimed", 1)], (work_id, done, owner[work_id])
         per_worker = Counter(owner.values())
+        completed_by = Counter(worker for done in completions.values() for worker, _, _ in done)
         for name, (claimed, completed, _) in stats.items():
-            assert per_worker[name] == claimed == completed, name
+            assert per_worker[name] == claimed == completed == completed_by[name], name
+
+        assert _repeat_completions_accepted(conn, ids) == 0, "a completed item cannot be completed again"
+        assert conn.execute("SELECT count(*) FROM completion_log").fetchone() == (items,)
 
 
 def test_sigkilled_worker_items_come_back_after_the_lease(fresh_db_url: str) -> None:
@@ -170,35 +201,51 @@ def test_sigkilled_worker_items_come_back_after_the_lease(fresh_db_url: str) -> 
     assert all(s[2] == 0 for s in stats.values()), stats
 
     with _connect(fresh_db_url) as conn:
-        log = conn.execute(
-            "SELECT work_id, worker, attempts FROM claim_log ORDER BY logged_at"
-        ).fetchall()
-        per_item: dict[int, list[tuple[str, int]]] = {}
-        for work_id, worker, attempts in log:
-            per_item.setdefault(work_id, []).append((worker, attempts))
-        assert set(per_item) == set(ids)
-        for work_id, claims in per_item.items():
-            if work_id in victim_ids:
-                assert len(claims) == 2, (work_id, claims)
-                assert claims[0] == ("victim", 1)
-                assert claims[1][0] in survivors and claims[1][1] == 2, (work_id, claims)
-            else:
-                assert len(claims) == 1 and claims[0][0] in survivors and claims[0][1] == 1
+        _check_every_item_finished_once_by_a_survivor(conn, ids, victim_ids, survivors, stats)
 
-        rows = conn.execute(
-            "SELECT w.id, w.state, w.attempts, w.claimed_by,"
-            "       w.claimed_at >= (SELECT l.lease_expires_at FROM claim_log l"
-            "                         WHERE l.work_id = w.id AND l.worker = 'victim')"
-            "  FROM m10_recovery.work_queue w"
-        ).fetchall()
-        assert len(rows) == items
-        for work_id, state, attempts, claimed_by, after_lease in rows:
-            assert state == "completed" and claimed_by in survivors, work_id
-            if work_id in victim_ids:
-                assert attempts == 2, work_id
-                assert after_lease is True, f"item {work_id} reclaimed before the lease ended"
-            else:
-                assert attempts == 1, work_id
+
+def _check_every_item_finished_once_by_a_survivor(
+    conn: psycopg.Connection[Any],
+    ids: list[int],
+    victim_ids: list[int],
+    survivors: list[str],
+    stats: dict[str, tuple[int, int, int]],
+) -> None:
+    """The victim's items were claimed twice (victim, then a survivor after the lease), the others
+    once; each was completed exactly once, by the survivor holding it, and the queue is empty."""
+    log = conn.execute("SELECT work_id, worker, attempts FROM claim_log ORDER BY logged_at").fetchall()
+    per_item: dict[int, list[tuple[str, int]]] = {}
+    for work_id, worker, attempts in log:
+        per_item.setdefault(work_id, []).append((worker, attempts))
+    assert set(per_item) == set(ids)
+    for work_id, claims in per_item.items():
+        if work_id in victim_ids:
+            assert len(claims) == 2, (work_id, claims)
+            assert claims[0] == ("victim", 1)
+            assert claims[1][0] in survivors and claims[1][1] == 2, (work_id, claims)
+        else:
+            assert len(claims) == 1 and claims[0][0] in survivors and claims[0][1] == 1
+
+    assert _queue_size(conn) == 0, "every item was completed, the victim's included"
+    completions = _completions(conn)
+    assert set(completions) == set(ids)
+    for work_id, done in completions.items():
+        assert len(done) == 1, (work_id, done)
+        worker, state, attempts = done[0]
+        assert state == "claimed" and worker == per_item[work_id][-1][0], (work_id, done)
+        assert worker in survivors, (work_id, done)
+        assert attempts == (2 if work_id in victim_ids else 1), (work_id, done)
+    reclaimed = conn.execute(
+        "SELECT c.work_id, c.claimed_at >= l.lease_expires_at"
+        "  FROM completion_log c JOIN claim_log l ON l.work_id = c.work_id AND l.worker = 'victim'"
+    ).fetchall()
+    assert sorted(w for w, _ in reclaimed) == sorted(victim_ids)
+    early = [w for w, after_lease in reclaimed if after_lease is not True]
+    assert early == [], f"items reclaimed before the victim's lease ended: {early}"
+    completed = Counter(done[0][0] for done in completions.values())
+    for name, (_, completed_count, _) in stats.items():
+        assert completed[name] == completed_count, name
+    assert _repeat_completions_accepted(conn, ids) == 0
 
 
 def test_sigkilled_worker_with_an_uncommitted_claim_loses_nothing(fresh_db_url: str) -> None:
@@ -323,8 +370,8 @@ def _wait_until_waiting_on_lock(observer: psycopg.Connection[Any], pid: int) -> 
 
 
 def test_release_first_then_stale_completion_returns_false(fresh_db_url: str) -> None:
+    (work_id,) = _setup(fresh_db_url, 1)
     with _connect(fresh_db_url) as conn:
-        (work_id,) = conn.execute("SELECT m10_recovery.enqueue_work()").fetchone()  # type: ignore[misc]
         conn.execute("SELECT count(*) FROM m10_recovery.claim_work('slow', 1)")
 
     operator = _connect(fresh_db_url, autocommit=False)
@@ -365,17 +412,21 @@ def test_release_first_then_stale_completion_returns_false(fresh_db_url: str) ->
         assert worker.execute(
             "SELECT m10_recovery.complete_work(%s, true, NULL, 'fast')", (work_id,)
         ).fetchone() == (True,)
-        assert worker.execute(
-            "SELECT state, claimed_by FROM m10_recovery.work_queue"
-        ).fetchone() == ("completed", "fast")
+        assert _queue_size(worker) == 0, "completed and deleted"
+        assert _completions(worker) == {work_id: [("fast", "claimed", 2)]}
+        for name in ("slow", "fast"):
+            assert worker.execute(
+                "SELECT m10_recovery.complete_work(%s, true, NULL, %s)", (work_id, name)
+            ).fetchone() == (False,), f"a repeated completion by {name} is a no-op"
+        assert len(_completions(worker)[work_id]) == 1
     finally:
         operator.close()
         worker.close()
 
 
 def test_completion_first_then_release_skips_the_item(fresh_db_url: str) -> None:
+    (work_id,) = _setup(fresh_db_url, 1)
     with _connect(fresh_db_url) as conn:
-        (work_id,) = conn.execute("SELECT m10_recovery.enqueue_work()").fetchone()  # type: ignore[misc]
         conn.execute("SELECT count(*) FROM m10_recovery.claim_work('slow', 1)")
 
     worker = _connect(fresh_db_url, autocommit=False)
@@ -388,11 +439,17 @@ def test_completion_first_then_release_skips_the_item(fresh_db_url: str) -> None
         t0 = time.monotonic()
         assert operator.execute("SELECT m10_recovery.release_stalled_work(0)").fetchone() == (0,)
         assert time.monotonic() - t0 < 0.5, "release waited for the completing worker"
+        assert operator.execute(
+            "SELECT state, attempts, claimed_by FROM m10_recovery.work_queue"
+        ).fetchone() == ("claimed", 1, "slow"), "the delete is not visible before it commits"
+        assert _completions(operator) == {}
         worker.commit()
         assert operator.execute("SELECT m10_recovery.release_stalled_work(0)").fetchone() == (0,)
+        assert _queue_size(operator) == 0, "the completed item is deleted, not released"
+        assert _completions(operator) == {work_id: [("slow", "claimed", 1)]}
         assert operator.execute(
-            "SELECT state, attempts, claimed_by, error_message FROM m10_recovery.work_queue"
-        ).fetchone() == ("completed", 1, "slow", None)
+            "SELECT m10_recovery.complete_work(%s, true, NULL, 'slow')", (work_id,)
+        ).fetchone() == (False,)
     finally:
         worker.close()
         operator.close()
@@ -400,7 +457,7 @@ def test_completion_first_then_release_skips_the_item(fresh_db_url: str) -> None
 
 def test_release_racing_many_completions_each_item_has_one_outcome(fresh_db_url: str) -> None:
     items = 600
-    _setup(fresh_db_url, items)
+    ids = _setup(fresh_db_url, items)
     with _connect(fresh_db_url) as conn:
         claimed = [r[0] for r in conn.execute("SELECT work_id FROM m10_recovery.claim_work('slow', 1000)")]
     assert len(claimed) == items
@@ -450,11 +507,15 @@ def test_release_racing_many_completions_each_item_has_one_outcome(fresh_db_url:
                 "  FROM m10_recovery.work_queue"
             ).fetchall()
         )
+        completions = _completions(conn)
     accepted = {w for w, ok in results.items() if ok}
     refused = {w for w, ok in results.items() if not ok}
-    for work_id in accepted:
-        assert final[work_id] == "completed:1:slow", work_id
+    assert accepted | refused == set(ids)
+    assert not accepted & set(final), "an accepted completion left its item in the queue"
+    assert set(completions) == accepted, "the deleted items are exactly the accepted completions"
+    assert all(done == [("slow", "claimed", 1)] for done in completions.values()), completions
     for work_id in refused:
         assert final[work_id] == "pending:1:-", work_id
+    assert set(final) == refused
     assert len(refused) == released[0], "every released item, and only those, refused the completion"
     assert accepted and refused, f"no race happened: {len(accepted)} completed, {len(refused)} released"
