@@ -9,6 +9,7 @@ Marker: an HTML comment on the line right before a fenced block opts the block i
   bash, with the venv's `m10` first on PATH and DATABASE_URL / REDIS_URL set; every one must exit
   0. Other lines (comments, `export`, `make`, ...) are not run. psql commands must connect with
   "$DATABASE_URL" and are skipped when psql is not installed.
+- a ```python block: runs with the test's interpreter, DATABASE_URL set to a fresh migrated database.
 - a ```sql block: the whole block runs through `psql -X -v ON_ERROR_STOP=1 "$DATABASE_URL"` (through
   psycopg, statement by statement, when psql is not installed).
 
@@ -41,6 +42,7 @@ _MARKER = re.compile(r"^\s*<!--\s*readme-test(?:\s*:\s*(?P<label>[\w.-]+))?\s*--
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)")
 _SHELL = frozenset({"bash", "sh", "shell", "console"})
 _SQL = frozenset({"sql", "psql"})
+_PYTHON = frozenset({"python", "py"})
 _PROGRAMS = frozenset({"m10", "psql"})
 _USES_DATABASE_URL = re.compile(r"\$\{?DATABASE_URL\}?")
 
@@ -133,10 +135,13 @@ def parse_readme(text: str, path: Path = README) -> tuple[list[Block], list[str]
         elif language in _SQL:
             if not split_statements(body):
                 problems.append(f"{where}: the marked sql block has no statement")
+        elif language in _PYTHON:
+            if not body.strip():
+                problems.append(f"{where}: the marked python block is empty")
         else:
             problems.append(
                 f"{where}: a readme-test block must be one of "
-                f"{', '.join(sorted(_SHELL | _SQL))}, not {language or 'plain'!r}"
+                f"{', '.join(sorted(_SHELL | _SQL | _PYTHON))}, not {language or 'plain'!r}"
             )
         blocks.append(block)
         i = end + 1
@@ -147,7 +152,7 @@ def _readme_blocks() -> list[Block]:
     if not README.is_file():
         return []
     blocks, _ = parse_readme(README.read_text(encoding="utf-8"))
-    return [b for b in blocks if b.is_sql or b.language in _SHELL]
+    return [b for b in blocks if b.is_sql or b.language in _SHELL | _PYTHON]
 
 
 BLOCKS = _readme_blocks()
@@ -233,6 +238,8 @@ def test_readme_block_runs(block: Block, fresh_db_url: str, redis_url: str, tmp_
     env = _env(fresh_db_url, redis_url, tmp_path)
     if block.is_sql:
         _run_sql_block(block, env, tmp_path, fresh_db_url)
+    elif block.language in _PYTHON:
+        _run([sys.executable, "-c", block.body], f"{block.id}: the python block", env, tmp_path)
     else:
         _run_shell_block(block, env, tmp_path)
 
@@ -263,8 +270,8 @@ SELECT ';';
 Not a fence.
 
 <!-- readme-test -->
-```python
-print("no")
+```text
+not runnable
 ```
 
 <!-- readme-test -->
@@ -276,7 +283,7 @@ psql -c "SELECT 1"
 
 def test_parse_readme_follows_the_convention() -> None:
     blocks, problems = parse_readme(_SAMPLE, Path("SAMPLE.md"))
-    shell, sql, python, bad_psql = blocks
+    shell, sql, text, bad_psql = blocks
     assert shell.id == "bash@SAMPLE.md:8"
     assert [(c.line, c.text) for c in shell.commands] == [
         (9, "m10 db status   # a comment"),
@@ -286,11 +293,11 @@ def test_parse_readme_follows_the_convention() -> None:
     assert sql.id == "from-psql@SAMPLE.md:17"
     assert sql.is_sql
     assert [s.text for s in split_statements(sql.body)] == ["SELECT 1", "SELECT ';'"]
-    assert python.language == "python"
+    assert text.language == "text"
     assert shlex.split(bad_psql.commands[0].text) == ["psql", "-c", "SELECT 1"]
     assert problems == [
         "SAMPLE.md:22: a readme-test marker must be right before a fenced block",
-        "SAMPLE.md:25: a readme-test block must be one of bash, console, psql, sh, shell, sql, "
-        "not 'python'",
+        "SAMPLE.md:25: a readme-test block must be one of bash, console, psql, py, python, sh, shell, "
+        "sql, not 'text'",
         'SAMPLE.md:32: psql must connect with "$DATABASE_URL": psql -c "SELECT 1"',
     ]
