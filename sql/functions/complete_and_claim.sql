@@ -87,8 +87,8 @@ BEGIN
         RETURNING w.id, w.candidate_id, w.method, w.payload, w.priority, w.attempts, w.max_attempts,
                   w.created_at, w.claimed_at, w.available_at, w.state
     )
-    SELECT c.id, c.candidate_id, c.method, c.payload, c.priority, c.attempts, c.max_attempts,
-           c.created_at, c.claimed_at, c.available_at
+    SELECT c.id, c.candidate_id, c.method, c.payload, c.priority::integer, c.attempts::integer,
+           c.max_attempts::integer, c.created_at, c.claimed_at, c.available_at
       FROM changed c
      WHERE c.state = 'claimed'
      ORDER BY c.priority DESC, c.id;

@@ -7,7 +7,7 @@ SELECT m10_test.ok(m10_recovery.enqueue_work(p_priority => 5) > 0, 'enqueue retu
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE state = 'pending' AND priority = 5
                       AND method = 'evaluate' AND candidate_id IS NULL AND payload = '{}'), 1::bigint,
                    'one bare pending item');
-SELECT m10_test.is((SELECT max_attempts FROM m10_recovery.work_queue), 5, 'method default max_attempts');
+SELECT m10_test.is((SELECT max_attempts FROM m10_recovery.work_queue), 5::smallint, 'method default max_attempts');
 
 -- test: claim returns a work_id column, highest priority first, then oldest
 SELECT m10_recovery.enqueue_work(p_priority => 0, p_payload => '{"n": 1}', p_now => '2026-01-01 00:00:00+00');
