@@ -282,7 +282,8 @@ def rollback(url: str, *, steps: int | None = 1) -> RollbackResult:
             ).fetchall()
             for (signature,) in procs:
                 # regprocedure text is the catalog's own quoted signature
-                conn.execute(sql.SQL("DROP FUNCTION {}").format(sql.SQL(signature)))
+                # CASCADE: the append-only triggers depend on their function; the tables go next.
+                conn.execute(sql.SQL("DROP FUNCTION {} CASCADE").format(sql.SQL(signature)))
                 dropped.append(f"function:{signature}")
             if _registry(conn):
                 conn.execute("DELETE FROM m10_recovery.schema_registry WHERE kind <> 'migration'")

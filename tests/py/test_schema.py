@@ -33,10 +33,18 @@ SELECT 'type', t.typname || ' ' || string_agg(a.attname || ':' || format_type(a.
  WHERE t.typnamespace = 'm10_recovery'::regnamespace AND c.relkind = 'c'
  GROUP BY t.typname
 UNION ALL
+SELECT 'trigger', tgrelid::regclass || ' ' || pg_get_triggerdef(oid)
+  FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'm10_recovery.%%'
+UNION ALL
 SELECT 'seed', 'work_methods ' || string_agg(name || '/' || default_max_attempts, ',' ORDER BY name)
   FROM m10_recovery.work_methods
 ORDER BY 1, 2
 """
+
+
+MIGRATIONS = sorted(
+    p.stem for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql")
+)
 
 
 def fingerprint(url: str) -> list[tuple[str, str]]:
@@ -46,11 +54,11 @@ def fingerprint(url: str) -> list[tuple[str, str]]:
 
 def test_fresh_migrate_shows_no_drift(empty_db_url: str) -> None:
     before = schema.status(empty_db_url)
-    assert before.pending_migrations == ["0001_foundation"]
+    assert before.pending_migrations == MIGRATIONS
     assert {o.state for o in before.objects} == {"missing"}
 
     result = schema.migrate(empty_db_url)
-    assert result.migrations_applied == ["0001_foundation"]
+    assert result.migrations_applied == MIGRATIONS
     assert len(result.objects_applied) == len(schema.package_objects())
 
     after = schema.status(empty_db_url)
@@ -124,13 +132,26 @@ def test_migrate_rollback_all_migrate_round_trips(empty_db_url: str) -> None:
     assert first, "the fingerprint query found the schema"
 
     rolled = schema.rollback(empty_db_url, steps=None)
-    assert rolled.migrations_rolled_back == ["0001_foundation"]
+    assert rolled.migrations_rolled_back == MIGRATIONS[::-1]
     with psycopg.connect(empty_db_url) as conn:
         row = conn.execute("SELECT to_regnamespace('m10_recovery')").fetchone()
     assert row == (None,), "rollback of every migration removes the schema"
     status = schema.status(empty_db_url)
-    assert status.pending_migrations == ["0001_foundation"]
+    assert status.pending_migrations == MIGRATIONS
 
+    schema.migrate(empty_db_url)
+    assert fingerprint(empty_db_url) == first
+    assert schema.status(empty_db_url).clean
+
+
+def test_rollback_one_step_then_migrate_restores_the_same_schema(empty_db_url: str) -> None:
+    schema.migrate(empty_db_url)
+    first = fingerprint(empty_db_url)
+    rolled = schema.rollback(empty_db_url, steps=1)
+    assert rolled.migrations_rolled_back == MIGRATIONS[-1:]
+    status = schema.status(empty_db_url)
+    assert status.pending_migrations == MIGRATIONS[-1:]
+    assert {o.state for o in status.objects} == {"missing"}, "functions wait for migrate"
     schema.migrate(empty_db_url)
     assert fingerprint(empty_db_url) == first
     assert schema.status(empty_db_url).clean
