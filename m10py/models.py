@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 
 @dataclass(slots=True)
@@ -47,4 +49,106 @@ class QueueStats:
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+    """Timestamps as ISO text, decimals as floats, UUIDs as text: what json.dumps can print."""
+    return {k: _plain(v) for k, v in row.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The answer of ingest_failure: which candidate the failure belongs to and whether it was new."""
+
+    candidate_id: int
+    status: str  # 'accepted' (a new candidate) or 'duplicate' (a repeat report)
+    is_duplicate: bool
+    occurrence_count: int
+    error_signature: str
+    work_id: int | None  # the evaluation work enqueued by this call, if any
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The suggestion evaluate_candidate computed (the numbers behind it are in the provenance)."""
+
+    candidate_id: int
+    suggested_action: str | None
+    confidence: Decimal | None
+    rule_name: str | None
+    auto_approved: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class Decision:
+    candidate_id: int
+    decision: str
+    decided_by: str
+    decided_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class ExecutionClaim:
+    """An approved suggestion handed to an executor, under a lease."""
+
+    candidate_id: int
+    suggested_action: str
+    error_code: str
+    error_signature: str
+    lease_until: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One row of recovery_candidates, as `m10 candidates list/show` print it."""
+
+    id: int
+    failure_match_id: UUID
+    error_code: str
+    error_signature: str
+    message_template: str
+    occurrence_count: int
+    suggested_action: str | None
+    confidence: Decimal | None
+    evaluation_state: str
+    decision: str
+    execution_status: str
+    source: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class ProvenanceEvent:
+    """One append-only provenance row: what happened to a candidate, by whom, with which numbers."""
+
+    id: int
+    event: str
+    actor: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))

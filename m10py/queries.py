@@ -56,3 +56,70 @@ SELECT m10_recovery.extend_work_lease(
 REQUEUE_DEAD_WORK = """
 SELECT m10_recovery.requeue_dead_work(p_work_ids => %(work_ids)s::bigint[], p_method => %(method)s)
 """
+
+INGEST_FAILURE = """
+SELECT candidate_id, status, is_duplicate, occurrence_count, error_signature, work_id
+  FROM m10_recovery.ingest_failure(
+    p_failure_match_id => %(failure_match_id)s::uuid, p_failure_payload => %(payload)s::jsonb,
+    p_source => %(source)s, p_idempotency_key => %(idempotency_key)s::uuid,
+    p_priority => %(priority)s::integer)
+"""
+
+INGEST_FAILURES = """
+SELECT candidate_id, status, is_duplicate, occurrence_count, error_signature, work_id
+  FROM m10_recovery.ingest_failures(
+    p_failures => %(failures)s::jsonb, p_source => %(source)s, p_priority => %(priority)s::integer)
+ ORDER BY ordinal
+"""
+
+EVALUATE_CANDIDATES = """
+SELECT candidate_id, suggested_action, confidence, rule_name, auto_approved
+  FROM m10_recovery.evaluate_candidates(p_candidate_ids => %(ids)s::bigint[], p_actor => %(actor)s)
+"""
+
+DECIDE_CANDIDATE = """
+SELECT candidate_id, decision, decided_by, decided_at
+  FROM m10_recovery.decide_candidate(
+    p_candidate_id => %(candidate_id)s::bigint, p_decision => %(decision)s, p_actor => %(actor)s,
+    p_note => %(note)s)
+"""
+
+CLAIM_EXECUTION = """
+SELECT candidate_id, suggested_action, error_code, error_signature, lease_until
+  FROM m10_recovery.claim_execution(
+    p_executor => %(executor)s, p_batch_size => %(batch_size)s::integer,
+    p_lease_seconds => %(lease_seconds)s::integer)
+"""
+
+RECORD_EXECUTION = """
+SELECT m10_recovery.record_execution(
+    p_candidate_id => %(candidate_id)s::bigint, p_executor => %(executor)s, p_outcome => %(outcome)s,
+    p_details => %(details)s::jsonb)
+"""
+
+_CANDIDATE_COLUMNS = """
+       id, failure_match_id, error_code, error_signature, message_template, occurrence_count,
+       suggested_action, confidence, evaluation_state, decision, execution_status, source,
+       created_at, updated_at
+"""
+
+LIST_CANDIDATES = f"""
+SELECT {_CANDIDATE_COLUMNS}
+  FROM m10_recovery.recovery_candidates
+ WHERE (%(decision)s::text IS NULL OR decision = %(decision)s)
+ ORDER BY confidence DESC NULLS LAST, id DESC
+ LIMIT %(limit)s
+"""
+
+GET_CANDIDATE = f"""
+SELECT {_CANDIDATE_COLUMNS}
+  FROM m10_recovery.recovery_candidates
+ WHERE id = %(candidate_id)s::bigint
+"""
+
+CANDIDATE_PROVENANCE = """
+SELECT id, event, actor, details, created_at
+  FROM m10_recovery.suggestion_provenance
+ WHERE candidate_id = %(candidate_id)s::bigint
+ ORDER BY id
+"""
