@@ -7,8 +7,10 @@ import logging
 import typer
 
 from m10py import __version__
-from m10py.cli import db, queue
+from m10py.cli import candidates, db, queue
 from m10py.cli.common import CliState, failures_as_exit_codes, state
+from m10py.cli.ingest import ingest
+from m10py.cli.worker import worker
 from m10py.config import Settings
 from m10py.services import ServiceResolver
 
@@ -20,6 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(queue.app, name="queue")
+app.add_typer(candidates.app, name="candidates")
+app.command()(ingest)
+app.command()(worker)
 
 
 def _version(value: bool) -> None:

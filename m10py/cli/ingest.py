@@ -1,0 +1,103 @@
+"""`m10 ingest`: record failures from an argument, a file, standard input, or a JSON-lines file."""
+
+from __future__ import annotations
+
+import sys
+from itertools import islice
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from m10py.cli.common import JSON_OPTION, client, console, failures_as_exit_codes, print_json, print_table
+from m10py.errors import InvalidArgument
+from m10py.ingest_input import FailureRequest, parse_document, read_json_lines, read_text
+
+BATCH = 100
+
+
+def ingest(
+    ctx: typer.Context,
+    payload: str | None = typer.Argument(
+        None, help="The failure as JSON: a payload, or {failure_match_id, failure_payload, ...}."
+    ),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Read the failure from a file ('-': stdin)."),
+    jsonl: Path | None = typer.Option(
+        None, "--jsonl", help="Ingest many: one request object per line ('-': stdin)."
+    ),
+    failure_match_id: str | None = typer.Option(
+        None, "--failure-match-id", help="For a bare payload (default: a new UUID)."
+    ),
+    idempotency_key: str | None = typer.Option(None, "--idempotency-key", help="Makes a retry a replay."),
+    source: str | None = typer.Option(None, "--source", help="Where the failure comes from."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record failures: each becomes (or repeats) a recovery candidate queued for evaluation."""
+    given = [x for x in (payload, file, jsonl) if x is not None]
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of PAYLOAD, --file or --jsonl")
+    with failures_as_exit_codes():
+        if jsonl is not None:
+            _ingest_many(ctx, jsonl, source, as_json)
+            return
+        text, name = (payload, "PAYLOAD") if payload is not None else read_text(file, sys.stdin.buffer)
+        request = parse_document(text, name, failure_match_id=failure_match_id)
+        key = idempotency_key or request.idempotency_key
+        with client(ctx) as c:
+            result = c.ingest_failure(
+                request.failure_match_id,
+                request.failure_payload,
+                source=source or request.source,
+                idempotency_key=key,
+            )
+    if as_json:
+        print_json({"failure_match_id": request.failure_match_id, **result.to_json()})
+        return
+    console.print(
+        f"candidate {result.candidate_id}: {result.status} (occurrences {result.occurrence_count}, "
+        f"signature {result.error_signature}, failure_match_id {request.failure_match_id})"
+    )
+
+
+def _ingest_many(ctx: typer.Context, path: Path, source: str | None, as_json: bool) -> None:
+    """Validate every line first, then send batches in one transaction: all or nothing."""
+    if str(path) == "-":
+        requests = list(read_json_lines(sys.stdin.buffer, "<stdin>"))
+    else:
+        try:
+            with path.open("rb") as stream:
+                requests = list(read_json_lines(stream, str(path)))
+        except OSError as exc:
+            raise InvalidArgument(f"cannot read {path}: {exc.strerror}") from exc
+    counts = {"accepted": 0, "duplicate": 0}
+    with (
+        client(ctx) as c,
+        c.pool.connection() as conn,
+        conn.transaction(),
+        Progress(
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json or not console.is_terminal,
+        ) as progress,
+    ):
+        task = progress.add_task("ingest", total=len(requests))
+        for chunk in _chunks(requests, BATCH):
+            for result in c.ingest_failures([r.to_json() for r in chunk], source=source, conn=conn):
+                counts[result.status] += 1
+            progress.advance(task, len(chunk))
+    if as_json:
+        print_json({"ingested": len(requests), **counts})
+    else:
+        print_table(
+            "ingested",
+            ["failures", "accepted", "duplicate"],
+            [(len(requests), counts["accepted"], counts["duplicate"])],
+        )
+
+
+def _chunks(requests: list[FailureRequest], size: int) -> list[list[FailureRequest]]:
+    iterator = iter(requests)
+    return list(iter(lambda: list(islice(iterator, size)), []))
