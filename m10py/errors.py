@@ -14,7 +14,8 @@ class M10Error(Exception):
 
 class InvalidArgument(M10Error):
     """An argument was rejected: by the SQL API (22023; 54000 over a size limit), by PostgreSQL's own
-    input checks (22003 out of range, 22P02 invalid text, 22P05 a NUL in JSON), or before sending."""
+    input checks (22003 out of range, 22P02 invalid text, 22P05 a NUL in JSON, 54001 JSON nested too
+    deep), or before sending."""
 
 
 class NotFound(M10Error):
@@ -28,6 +29,7 @@ class InvalidState(M10Error):
 _BY_SQLSTATE: dict[str, type[M10Error]] = {
     "22023": InvalidArgument,
     "54000": InvalidArgument,
+    "54001": InvalidArgument,
     "22003": InvalidArgument,
     "22P02": InvalidArgument,
     "22P05": InvalidArgument,

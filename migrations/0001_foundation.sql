@@ -72,7 +72,7 @@ CREATE INDEX work_queue_ready_idx
 
 -- Running leases by end time: the claim takes expired ones first, so crashed workers' items return.
 CREATE INDEX work_queue_lease_idx
-    ON m10_recovery.work_queue (available_at)
+    ON m10_recovery.work_queue (available_at, id)
     WHERE state = 'claimed';
 
 -- What claim_work and complete_and_claim hand to a worker.

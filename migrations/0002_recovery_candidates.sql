@@ -112,9 +112,17 @@ CREATE INDEX rc_signature_idx ON m10_recovery.recovery_candidates (error_signatu
 CREATE INDEX rc_pending_decision_idx ON m10_recovery.recovery_candidates (confidence DESC, id)
     WHERE decision = 'pending';
 CREATE INDEX rc_created_at_idx ON m10_recovery.recovery_candidates (created_at);
+-- What claim_execution looks through: approved candidates not executed yet (or whose lease expired).
+CREATE INDEX rc_execution_ready_idx ON m10_recovery.recovery_candidates (decided_at, id)
+    WHERE decision = 'approved' AND execution_status IN ('pending', 'executing');
 
 COMMENT ON TABLE m10_recovery.recovery_candidates IS
     'One row per (failure_match_id, error_signature): the failure, its suggestion, decision and execution';
+
+-- A repeated failure re-enqueues evaluation unless one is waiting: found here, not by a scan. Only
+-- pending rows qualify, so a claim takes the row out and writes nothing to this index.
+CREATE INDEX work_queue_pending_candidate_idx ON m10_recovery.work_queue (candidate_id)
+    WHERE state = 'pending' AND candidate_id IS NOT NULL;
 
 -- Idempotency keys: a retried ingest with the same key and payload is a pure replay of the first
 -- answer; the same key with another payload is an error.
@@ -135,6 +143,7 @@ CREATE TABLE m10_recovery.suggestion_input (
     value         jsonb       NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX ingest_requests_candidate_idx ON m10_recovery.ingest_requests (candidate_id);
 CREATE INDEX suggestion_input_candidate_idx ON m10_recovery.suggestion_input (candidate_id);
 CREATE INDEX suggestion_input_created_at_idx ON m10_recovery.suggestion_input (created_at);
 
@@ -187,7 +196,9 @@ INSERT INTO m10_recovery.settings (key, value, description) VALUES
     ('lower_bound_z', '1.0',
      'z of the lower confidence bound used to rank suggestions (0 ranks by the posterior mean)'),
     ('max_payload_bytes', '1048576',
-     'Largest failure payload ingest_failure accepts, as JSON text');
+     'Largest failure payload ingest_failure accepts, as JSON text'),
+    ('min_signature_outcomes', '3',
+     'Outcomes of (error_signature, action) below which evaluate_candidate uses the (error_code, action) history instead');
 
 -- The append-only triggers are created with their function, in
 -- sql/functions/refuse_change_of_append_only.sql.

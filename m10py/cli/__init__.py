@@ -68,14 +68,14 @@ def root(
 @app.command()
 def demo(
     ctx: typer.Context,
-    items: int = typer.Option(200, "--items", min=1, help="How many work items to run through."),
-    workers: int = typer.Option(2, "--workers", min=1, max=16),
+    failures: int = typer.Option(400, "--failures", min=10, help="How many failures to ingest."),
+    workers: int = typer.Option(2, "--workers", min=1, max=16, help="Evaluation workers."),
 ) -> None:
-    """Run the queue end to end: migrate, enqueue, claim and complete with workers, show stats."""
+    """The engine end to end: ingest failures, evaluate, decide, execute, learn, show suggestions."""
     from m10py.demo import run_demo
 
     with failures_as_exit_codes():
-        run_demo(state(ctx), items=items, workers=workers)
+        run_demo(state(ctx), failures=failures, workers=workers)
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ BEGIN
               FROM m10_recovery.work_queue w
              WHERE w.state = 'claimed' AND w.available_at <= v_now
                AND (p_method IS NULL OR w.method = p_method)
-             ORDER BY w.available_at
+             ORDER BY w.available_at, w.id
              LIMIT p_batch_size
                FOR UPDATE SKIP LOCKED) e
         UNION ALL

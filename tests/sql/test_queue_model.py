@@ -78,7 +78,7 @@ class QueueMachine(RuleBasedStateMachine):
         # Expired leases first (by lease end), then pending items by priority and age.
         expired = sorted(
             (i for i in self.items.values() if i.state == "claimed" and i.available_at <= self.now),
-            key=lambda i: i.available_at,
+            key=lambda i: (i.available_at, i.id),
         )
         ready = sorted(
             (i for i in self.items.values() if i.state == "pending" and i.available_at <= self.now),
@@ -209,7 +209,7 @@ def machine_url(fresh_db_url: str) -> Iterator[str]:
 def test_queue_agrees_with_model(machine_url: str) -> None:
     state_machine = QueueMachine.TestCase
     state_machine.settings = settings(
-        max_examples=60,
+        max_examples=150,
         stateful_step_count=40,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
