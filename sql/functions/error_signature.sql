@@ -10,18 +10,10 @@ AS $$
 -- 'v2:' names the algorithm (this hash over normalize_message's v2 template), so a later version
 -- can re-fingerprint old rows and both can be told apart; ingest stores the number after the 'v' in
 -- recovery_candidates.signature_version.
--- The hash covers the code, trimmed and upper-cased in the "C" collation (ASCII letters only: the
--- result must not depend on the database's or the caller's locale, where upper('i') may be 'İ'),
--- prefixed with its length so no code and template pair can run into another, then the template.
--- A NULL code or message counts as empty, so every failure gets a signature. The message counts
--- only through its template: error_signature(c, m) = error_signature(c, normalize_message(m)).
--- (plpgsql: measured faster than the same expression as an SQL function.)
-DECLARE
-    v_code text COLLATE "C" := upper(btrim(coalesce(p_error_code, '')) COLLATE "C");
+-- The message counts only through its template: error_signature(c, m) =
+-- error_signature(c, normalize_message(m)); the hash itself is template_signature's.
 BEGIN
-    RETURN 'v2:' || left(encode(sha256(convert_to(
-               length(v_code)::text || ':' || v_code
-               || coalesce(m10_recovery.normalize_message(p_message), ''), 'UTF8')), 'hex'), 32);
+    RETURN m10_recovery.template_signature(p_error_code, m10_recovery.normalize_message(p_message));
 END
 $$;
 

@@ -78,7 +78,7 @@ BEGIN
     v_code := v_input->>'error_code';
     v_message := v_input->>'message';
     v_template := m10_recovery.normalize_message(left(v_message, 65536));
-    v_signature := m10_recovery.error_signature(v_code, v_template);
+    v_signature := m10_recovery.template_signature(v_code, v_template);
     IF v_signature IS NULL OR v_signature !~ '^v[0-9]{1,4}:' THEN
         RAISE EXCEPTION 'error_signature returned %, which has no version prefix vN:',
                         coalesce(quote_literal(v_signature), 'NULL')

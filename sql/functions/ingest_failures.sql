@@ -156,7 +156,7 @@ BEGIN
         -- The fingerprint reads at most the first 64 KiB of the message; error_message keeps it whole.
         -- error_signature depends on the message only through its template, so it gets the template.
         v_template := m10_recovery.normalize_message(left(v_input->>'message', 65536));
-        v_signature := m10_recovery.error_signature(v_input->>'error_code', v_template);
+        v_signature := m10_recovery.template_signature(v_input->>'error_code', v_template);
         IF v_signature IS NULL OR v_signature !~ '^v[0-9]{1,4}:' THEN
             RAISE EXCEPTION 'error_signature returned %, which has no version prefix vN:',
                             coalesce(quote_literal(v_signature), 'NULL')

@@ -239,3 +239,9 @@ SELECT m10_test.is(
     '1 MB');
 SELECT m10_test.ok(m10_recovery.error_signature('E', repeat('x 1 ', 262144)) ~ '^v2:', '1 MB signature');
 SELECT m10_test.ok(clock_timestamp() - now() < interval '30 seconds', 'the 1 MB messages took under 30 s');
+
+-- test: template_signature is error_signature for a caller that already has the template
+SELECT m10_test.is(m10_recovery.template_signature(c, m10_recovery.normalize_message(m)),
+                   m10_recovery.error_signature(c, m), 'same signature for ' || c)
+  FROM (VALUES ('timeout', 'Connection timed out after 30s'), ('HTTP_503', 'upstream 10.0.0.7:8080 said no'),
+               ('', ''), (NULL, 'x=1')) AS v(c, m);
