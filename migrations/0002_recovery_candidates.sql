@@ -97,6 +97,7 @@ CREATE TABLE m10_recovery.recovery_candidates (
                                                                  'skipped', 'rolled_back')),
     execution_claimed_by text,
     execution_lease_until timestamptz,
+    execution_attempts   smallint    NOT NULL DEFAULT 0 CHECK (execution_attempts >= 0),
     first_seen_at        timestamptz NOT NULL DEFAULT now(),
     last_seen_at         timestamptz NOT NULL DEFAULT now(),
     created_at           timestamptz NOT NULL DEFAULT now(),
@@ -197,6 +198,8 @@ INSERT INTO m10_recovery.settings (key, value, description) VALUES
      'z of the lower confidence bound used to rank suggestions (0 ranks by the posterior mean)'),
     ('max_payload_bytes', '1048576',
      'Largest failure payload ingest_failure accepts, as JSON text'),
+    ('max_execution_attempts', '3',
+     'Executions whose lease expired (a crashed or hung executor) after which the suggestion counts as failed'),
     ('min_signature_outcomes', '3',
      'Outcomes of (error_signature, action) below which evaluate_candidate uses the (error_code, action) history instead');
 

@@ -335,3 +335,31 @@ SELECT m10_test.is((SELECT bool_and(m10_recovery.record_execution(id, 'ex', 'fai
 CREATE TEMP TABLE nxt_bad AS SELECT pg_temp.evaluated('DF') AS id;
 SELECT m10_test.is((SELECT confidence FROM m10_recovery.recovery_candidates WHERE id = (SELECT id FROM nxt_bad)), 0.3447,
                    'below the prior-only value');
+
+-- test: a suggestion that loses its executor's lease max_execution_attempts times fails once, with an outcome
+INSERT INTO m10_recovery.recovery_candidates (failure_match_id, error_signature, signature_version, error_code,
+                                              message_template, suggested_action, confidence, evaluation_state,
+                                              decision, decided_by, decided_at)
+VALUES (gen_random_uuid(), 'v2:crashes-every-executor', 2, 'OOM_KILLED', 'killed', 'reduce_batch_size', 0.5,
+        'evaluated', 'approved', 'op', '2026-01-01 00:00:00+00');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.claim_execution('e1', 10, 10, '2026-01-01 00:00:00+00')
+                     WHERE error_signature = 'v2:crashes-every-executor'), 1::bigint, 'attempt 1');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.claim_execution('e2', 10, 10, '2026-01-01 00:00:10+00')
+                     WHERE error_signature = 'v2:crashes-every-executor'), 1::bigint, 'attempt 2 after the lease');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.claim_execution('e3', 10, 10, '2026-01-01 00:00:20+00')
+                     WHERE error_signature = 'v2:crashes-every-executor'), 1::bigint, 'attempt 3 after the lease');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.claim_execution('e4', 10, 10, '2026-01-01 00:00:30+00')
+                     WHERE error_signature = 'v2:crashes-every-executor'), 0::bigint, 'not a fourth time');
+SELECT m10_test.is((SELECT execution_status || ':' || execution_attempts FROM m10_recovery.recovery_candidates
+                     WHERE error_signature = 'v2:crashes-every-executor'), 'failed:3', 'failed after 3 attempts');
+SELECT m10_test.is((SELECT outcome || ':' || executed_by || ':' || (details->>'last_executor')
+                      FROM m10_recovery.execution_outcomes WHERE error_signature = 'v2:crashes-every-executor'),
+                   'failed:system:lease-expired:e3', 'one failed outcome the statistics count');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.suggestion_provenance p
+                      JOIN m10_recovery.recovery_candidates c ON c.id = p.candidate_id
+                     WHERE c.error_signature = 'v2:crashes-every-executor' AND p.event = 'executed'),
+                   1::bigint, 'and one provenance event');
+SELECT m10_test.is(m10_recovery.record_execution((SELECT id FROM m10_recovery.recovery_candidates
+                                                   WHERE error_signature = 'v2:crashes-every-executor'),
+                                                  'e3', 'succeeded', '{}', '2026-01-01 00:00:31+00'),
+                   false, 'the last executor''s late report changes nothing');
