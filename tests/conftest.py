@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import Connection, sql
 from psycopg.rows import TupleRow
 
@@ -25,6 +26,11 @@ from m10py.db import create_pool, with_database
 from m10py.services import ServiceResolver
 
 HELPERS_SQL = Path(__file__).parent / "sql" / "_helpers.sql"
+
+# CI explores the same examples on every run (a red CI run names a bug, not a lucky draw); developers'
+# runs draw new examples each time and keep the failures they find in .hypothesis/.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _admin(url: str) -> Connection[TupleRow]:

@@ -97,11 +97,13 @@ BEGIN
     -- letter a-f (hashes, object ids, register values); six or more hex pairs joined by ':' or '-'
     -- (MAC and EUI-64 addresses, key fingerprints; ff:ff:ff:ff:ff:ff holds no digit). Without this
     -- step 54fadb41 would become <NUM>fadb<NUM>, a shape that changes with the value. Letters
-    -- alone stay a word (deadbeef). '_' may touch it: blk_<NUM>, req_<NUM>. (Guard: each form holds
+    -- alone stay a word (deadbeef), and digits ending in one B are a size (1000000B, see below),
+    -- not hex. '_' may touch it: blk_<NUM>, req_<NUM>. (Guard: each form holds
     -- 0x, a digit beside a letter a-f, or two hex pairs and separators.)
     IF v ~ '0[xX]|[0-9][A-Fa-f]|[A-Fa-f][0-9]|[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]' THEN
         v := regexp_replace(v,
-            '(?<![A-Za-z0-9<>])(?:0[xX][0-9A-Fa-f]+|(?=[0-9]*[A-Fa-f])(?=[A-Fa-f]*[0-9])[0-9A-Fa-f]{8,}'
+            '(?<![A-Za-z0-9<>])(?:0[xX][0-9A-Fa-f]+|(?![0-9]+B(?![A-Za-z0-9<>]))'
+            || '(?=[0-9]*[A-Fa-f])(?=[A-Fa-f]*[0-9])[0-9A-Fa-f]{8,}'
             || '|[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5,}(?![:-][0-9A-Fa-f<]))(?![A-Za-z0-9<>])',
             '<NUM>', 'g');
     END IF;

@@ -245,3 +245,10 @@ SELECT m10_test.is(m10_recovery.template_signature(c, m10_recovery.normalize_mes
                    m10_recovery.error_signature(c, m), 'same signature for ' || c)
   FROM (VALUES ('timeout', 'Connection timed out after 30s'), ('HTTP_503', 'upstream 10.0.0.7:8080 said no'),
                ('', ''), (NULL, 'x=1')) AS v(c, m);
+
+-- test: digits ending in a single B are a size, not a hexadecimal number (found by hypothesis)
+SELECT m10_test.is(m10_recovery.normalize_message('attempt 1000000B'), 'attempt <SIZE>', 'bytes');
+SELECT m10_test.is(m10_recovery.normalize_message('hash 12345678b'), 'hash <NUM>', 'a lower-case b is hex');
+SELECT m10_test.is(m10_recovery.normalize_message('hash 1234567ab'), 'hash <NUM>', 'hex with two letters');
+SELECT m10_test.is(m10_recovery.normalize_message('attempt 1000000B'),
+                   m10_recovery.normalize_message('attempt 0 GB'), 'same slot, same template');
