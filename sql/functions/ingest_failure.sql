@@ -32,7 +32,6 @@ DECLARE
     v_decision  text;
     v_inserted  boolean;
     v_work      bigint;
-    v_prior     record;
     v_tries     integer := 0;
 BEGIN
     IF p_failure_match_id IS NULL THEN
@@ -53,21 +52,8 @@ BEGIN
     IF p_idempotency_key IS NOT NULL THEN
         v_hash := encode(sha256(convert_to(
                       jsonb_build_array(p_failure_match_id, p_source, p_failure_payload)::text, 'UTF8')), 'hex');
-        SELECT r.payload_sha256, r.candidate_id, r.status, c.occurrence_count, c.error_signature
-          INTO v_prior
-          FROM m10_recovery.ingest_requests r
-          JOIN m10_recovery.recovery_candidates c ON c.id = r.candidate_id
-         WHERE r.idempotency_key = p_idempotency_key;
+        RETURN QUERY SELECT * FROM m10_recovery.replay_ingest_request(p_idempotency_key, v_hash);
         IF FOUND THEN
-            IF v_prior.payload_sha256 <> v_hash THEN
-                RAISE EXCEPTION 'idempotency key % was already used with a different payload', p_idempotency_key
-                    USING ERRCODE = '22023',
-                          DETAIL = format('Its first use recorded candidate %s. The key covers failure_match_id, '
-                                          'source and the payload.', v_prior.candidate_id),
-                          HINT = 'Use a new idempotency key for a new failure report.';
-            END IF;
-            RETURN QUERY SELECT v_prior.candidate_id, v_prior.status, v_prior.status = 'duplicate',
-                                v_prior.occurrence_count, v_prior.error_signature, NULL::bigint;
             RETURN;
         END IF;
     END IF;
@@ -135,22 +121,8 @@ BEGIN
             END IF;
         END LOOP;
         IF NOT v_inserted THEN
-            SELECT r.payload_sha256, r.candidate_id, r.status, c.occurrence_count, c.error_signature
-              INTO v_prior
-              FROM m10_recovery.ingest_requests r
-              JOIN m10_recovery.recovery_candidates c ON c.id = r.candidate_id
-             WHERE r.idempotency_key = p_idempotency_key;
+            RETURN QUERY SELECT * FROM m10_recovery.replay_ingest_request(p_idempotency_key, v_hash);
             IF FOUND THEN
-                IF v_prior.payload_sha256 <> v_hash THEN
-                    RAISE EXCEPTION 'idempotency key % was already used with a different payload',
-                                    p_idempotency_key
-                        USING ERRCODE = '22023',
-                              DETAIL = format('Its first use recorded candidate %s. The key covers '
-                                              'failure_match_id, source and the payload.', v_prior.candidate_id),
-                              HINT = 'Use a new idempotency key for a new failure report.';
-                END IF;
-                RETURN QUERY SELECT v_prior.candidate_id, v_prior.status, v_prior.status = 'duplicate',
-                                    v_prior.occurrence_count, v_prior.error_signature, NULL::bigint;
                 RETURN;
             END IF;
             UPDATE m10_recovery.recovery_candidates AS rc
