@@ -150,6 +150,7 @@ BEGIN
     -- already running may have read the candidate before this occurrence, so it does not count.
     IF v_inserted THEN
         v_work := m10_recovery.enqueue_work(p_candidate_id => v_id, p_priority => p_priority, p_now => v_now);
+        PERFORM m10_recovery.publish_outbox('recovery.candidate.created', jsonb_build_object('candidate_id', v_id, 'failure_match_id', p_failure_match_id, 'error_signature', v_signature, 'error_code', v_code, 'source', p_source), 'candidate', v_id::text, v_now);
     ELSIF v_decision = 'pending' AND v_eval = 'evaluated'
           AND NOT EXISTS (SELECT 1 FROM m10_recovery.work_queue w
                            WHERE w.candidate_id = v_id AND w.method = 'evaluate'
