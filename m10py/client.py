@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from m10py.locks_api import LockCalls
+from m10py.outbox_api import OutboxCalls
 from m10py.queue_api import QueueCalls
 from m10py.recovery_api import RecoveryCalls
 
 
-class M10Client(QueueCalls, RecoveryCalls):
+class M10Client(QueueCalls, RecoveryCalls, OutboxCalls, LockCalls):
     """Calls the m10_recovery SQL API.
 
     Every method takes an optional ``conn``: pass one to run the call inside your own transaction;

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 ServiceMode = Literal["auto", "docker", "embedded"]
 _SERVICE_MODES: tuple[ServiceMode, ...] = ("auto", "docker", "embedded")
@@ -43,3 +43,56 @@ def redact_url(url: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+DEFAULT_OUTBOX_ROUTES = "recovery.=log,log.=log,stream.=stream,webhook.=webhook"
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """How `m10 outbox` claims and delivers (M10_OUTBOX_*, M10_WEBHOOK_*; see docs/runbook.md)."""
+
+    batch_size: int = 50
+    concurrency: int = 8
+    lease_seconds: int = 60
+    poll_interval: float = 1.0
+    max_attempts: int = 10
+    retry_base_seconds: float = 2.0
+    retry_cap_seconds: float = 600.0
+    routes: str = DEFAULT_OUTBOX_ROUTES
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)  # never printed
+    webhook_timeout: float = 10.0
+    stream_key: str = "m10:outbox:stream"
+    stream_max_len: int = 100000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OutboxSettings:
+        env = os.environ if env is None else env
+
+        def number(name: str, default: float, kind: type[int] | type[float]) -> Any:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                return kind(raw)
+            except ValueError:
+                what = "an integer" if kind is int else "a number"
+                raise ValueError(f"{name} must be {what}, got {raw!r}") from None
+
+        d = cls()
+        return cls(
+            batch_size=number("M10_OUTBOX_BATCH_SIZE", d.batch_size, int),
+            concurrency=number("M10_OUTBOX_CONCURRENCY", d.concurrency, int),
+            lease_seconds=number("M10_OUTBOX_LEASE_SECONDS", d.lease_seconds, int),
+            poll_interval=number("M10_OUTBOX_POLL_INTERVAL", d.poll_interval, float),
+            max_attempts=number("M10_OUTBOX_MAX_ATTEMPTS", d.max_attempts, int),
+            retry_base_seconds=number("M10_OUTBOX_RETRY_BASE_SECONDS", d.retry_base_seconds, float),
+            retry_cap_seconds=number("M10_OUTBOX_RETRY_CAP_SECONDS", d.retry_cap_seconds, float),
+            routes=env.get("M10_OUTBOX_ROUTES") or d.routes,
+            webhook_url=env.get("M10_WEBHOOK_URL") or None,
+            webhook_secret=env.get("M10_WEBHOOK_SECRET") or None,
+            webhook_timeout=number("M10_WEBHOOK_TIMEOUT", d.webhook_timeout, float),
+            stream_key=env.get("M10_OUTBOX_STREAM_KEY") or d.stream_key,
+            stream_max_len=number("M10_STREAM_MAX_LEN", d.stream_max_len, int),
+        )

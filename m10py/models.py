@@ -152,3 +152,67 @@ class ProvenanceEvent:
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An outbox event leased to a processor by claim_outbox."""
+
+    outbox_id: int
+    event_id: UUID  # stable across retries and replays: the webhook-id receivers dedup by
+    event_type: str
+    aggregate_type: str | None
+    aggregate_id: str | None
+    payload: dict[str, Any]
+    retry_count: int  # failed attempts before this one
+    created_at: datetime
+    lease_expires_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """Outbox counts by state (see m10_recovery.outbox_stats)."""
+
+    pending: int
+    retrying: int
+    in_flight: int
+    lease_expired: int
+    processed: int
+    dead: int
+    oldest_pending_age_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One row of outbox_dead_letter: an event given up on, and why."""
+
+    id: int
+    event_id: UUID
+    event_type: str
+    retry_count: int
+    reason: str
+    last_error: str | None
+    dead_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class LockRow:
+    """One row of distributed_locks."""
+
+    lock_name: str
+    holder_id: str
+    acquired_at: datetime
+    expires_at: datetime
+    extend_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))

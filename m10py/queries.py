@@ -123,3 +123,65 @@ SELECT id, event, actor, details, created_at
  WHERE candidate_id = %(candidate_id)s::bigint
  ORDER BY id
 """
+
+PUBLISH_OUTBOX = """
+SELECT m10_recovery.publish_outbox(
+    p_event_type => %(event_type)s, p_payload => %(payload)s::jsonb,
+    p_aggregate_type => %(aggregate_type)s, p_aggregate_id => %(aggregate_id)s)
+"""
+
+CLAIM_OUTBOX = """
+SELECT outbox_id, event_id, event_type, aggregate_type, aggregate_id, payload, retry_count, created_at,
+       lease_expires_at
+  FROM m10_recovery.claim_outbox(
+    p_processor_id => %(processor_id)s, p_batch_size => %(batch_size)s::integer,
+    p_lease_seconds => %(lease_seconds)s::integer, p_max_attempts => %(max_attempts)s::integer)
+ ORDER BY outbox_id
+"""
+
+COMPLETE_OUTBOX = """
+SELECT m10_recovery.complete_outbox(
+    p_outbox_ids => %(outbox_ids)s::bigint[], p_processor_id => %(processor_id)s)
+"""
+
+FAIL_OUTBOX = """
+SELECT m10_recovery.fail_outbox(
+    p_outbox_id => %(outbox_id)s::bigint, p_processor_id => %(processor_id)s, p_error => %(error)s,
+    p_retry_in_seconds => %(retry_in_seconds)s::double precision, p_dead_letter => %(dead_letter)s,
+    p_max_attempts => %(max_attempts)s::integer, p_base_seconds => %(base_seconds)s::double precision,
+    p_cap_seconds => %(cap_seconds)s::double precision)
+"""
+
+REPLAY_OUTBOX = """
+SELECT m10_recovery.replay_outbox(
+    p_outbox_ids => %(outbox_ids)s::bigint[], p_event_type_prefix => %(prefix)s, p_all => %(all)s)
+"""
+
+OUTBOX_STATS = "SELECT * FROM m10_recovery.outbox_stats()"
+
+LIST_DEAD_LETTERS = """
+SELECT id, event_id, event_type, retry_count, reason, last_error, dead_at
+  FROM m10_recovery.outbox_dead_letter
+ ORDER BY dead_at DESC, id DESC
+ LIMIT %(limit)s
+"""
+
+ACQUIRE_LOCK = """
+SELECT m10_recovery.acquire_lock(
+    p_lock_name => %(name)s, p_holder_id => %(holder)s, p_ttl_seconds => %(ttl)s::integer)
+"""
+
+EXTEND_LOCK = """
+SELECT m10_recovery.extend_lock(
+    p_lock_name => %(name)s, p_holder_id => %(holder)s, p_ttl_seconds => %(ttl)s::integer)
+"""
+
+RELEASE_LOCK = "SELECT m10_recovery.release_lock(p_lock_name => %(name)s, p_holder_id => %(holder)s)"
+
+CLEANUP_EXPIRED_LOCKS = "SELECT m10_recovery.cleanup_expired_locks()"
+
+LIST_LOCKS = """
+SELECT lock_name, holder_id, acquired_at, expires_at, extend_count
+  FROM m10_recovery.distributed_locks
+ ORDER BY lock_name
+"""

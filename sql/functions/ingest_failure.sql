@@ -166,6 +166,13 @@ BEGIN
                 USING ERRCODE = '55000', HINT = 'Run m10 db migrate to restore the seeded methods.';
         END IF;
     END IF;
+    IF v_inserted THEN
+        PERFORM m10_recovery.publish_outbox(
+            'recovery.candidate.created',
+            jsonb_build_object('candidate_id', v_id, 'failure_match_id', p_failure_match_id,
+                               'error_signature', v_signature, 'error_code', v_code, 'source', p_source),
+            'candidate', v_id::text, v_now);
+    END IF;
 
     -- One statement for both rows: the normalised input, and how this report changed the candidate.
     WITH si AS (

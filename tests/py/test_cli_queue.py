@@ -18,8 +18,18 @@ from m10py.cli import app
 from m10py.resources import migrations_dir
 from m10py.schema import package_objects
 
-CLAIMED_KEYS = {"work_id", "candidate_id", "method", "payload", "priority", "attempts", "max_attempts",
-                "enqueued_at", "claimed_at", "lease_expires_at"}
+CLAIMED_KEYS = {
+    "work_id",
+    "candidate_id",
+    "method",
+    "payload",
+    "priority",
+    "attempts",
+    "max_attempts",
+    "enqueued_at",
+    "claimed_at",
+    "lease_expires_at",
+}
 STATS_KEYS = {"method", "ready", "delayed", "claimed", "lease_expired", "dead", "oldest_ready_age_seconds"}
 
 
@@ -51,8 +61,23 @@ def _ok(result: Result) -> Result:
 
 
 def test_enqueue_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
-    out = _ok(m10(runner, fresh_db_url, "queue", "enqueue", "--json", "--method", "execute",
-                  "--payload", '{"host": "db-1", "n": [1, 2]}', "--priority", "5", "--candidate-id", "77"))
+    out = _ok(
+        m10(
+            runner,
+            fresh_db_url,
+            "queue",
+            "enqueue",
+            "--json",
+            "--method",
+            "execute",
+            "--payload",
+            '{"host": "db-1", "n": [1, 2]}',
+            "--priority",
+            "5",
+            "--candidate-id",
+            "77",
+        )
+    )
     body = json.loads(out.stdout)
     assert set(body) == {"work_id"} and isinstance(body["work_id"], int)
 
@@ -98,7 +123,8 @@ def test_enqueue_rejected_by_the_database_exits_1_and_writes_nothing(
     assert result.exit_code == 1
     assert result.stdout == ""
     assert _flat(result.stderr) == (
-        "error: unknown work method 'nope' (hint: Known methods are the rows of m10_recovery.work_methods.)")
+        "error: unknown work method 'nope' (hint: Known methods are the rows of m10_recovery.work_methods.)"
+    )
     result = m10(runner, fresh_db_url, "queue", "enqueue", "--priority", "40000")
     assert result.exit_code == 1
     assert "p_priority must be between -32768 and 32767, got 40000" in _flat(result.stderr)
@@ -113,17 +139,44 @@ def test_enqueue_rejected_by_the_database_exits_1_and_writes_nothing(
 
 def test_claim_json_shape(runner: CliRunner, fresh_db_url: str) -> None:
     for priority in ("1", "9"):
-        _ok(m10(runner, fresh_db_url, "queue", "enqueue", "--priority", priority,
-                "--payload", f'{{"p": {priority}}}'))
-    out = _ok(m10(runner, fresh_db_url, "queue", "claim", "--json", "--worker-id", "cli-w",
-                  "--batch-size", "5", "--lease", "90"))
+        _ok(
+            m10(
+                runner,
+                fresh_db_url,
+                "queue",
+                "enqueue",
+                "--priority",
+                priority,
+                "--payload",
+                f'{{"p": {priority}}}',
+            )
+        )
+    out = _ok(
+        m10(
+            runner,
+            fresh_db_url,
+            "queue",
+            "claim",
+            "--json",
+            "--worker-id",
+            "cli-w",
+            "--batch-size",
+            "5",
+            "--lease",
+            "90",
+        )
+    )
     items = json.loads(out.stdout)
     assert isinstance(items, list) and len(items) == 2
     assert all(set(i) == CLAIMED_KEYS for i in items)
     assert [i["payload"] for i in items] == [{"p": 9}, {"p": 1}], "highest priority first"
     first = items[0]
     assert (first["method"], first["priority"], first["attempts"], first["max_attempts"]) == (
-        "evaluate", 9, 1, 5)
+        "evaluate",
+        9,
+        1,
+        5,
+    )
     claimed_at = datetime.fromisoformat(first["claimed_at"])
     assert datetime.fromisoformat(first["lease_expires_at"]) - claimed_at == timedelta(seconds=90)
     assert {r["claimed_by"] for r in _queue(fresh_db_url)} == {"cli-w"}
@@ -187,7 +240,10 @@ def test_complete_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
     assert set(rows) == {b, c}, "the completed item stays deleted"
     assert (rows[b]["state"], rows[b]["claimed_by"]) == ("claimed", "w1")
     assert (rows[c]["state"], rows[c]["error_message"], rows[c]["claimed_by"]) == (
-        "pending", "disk full", None)
+        "pending",
+        "disk full",
+        None,
+    )
 
 
 def test_complete_errors_exit_1(runner: CliRunner, fresh_db_url: str) -> None:
@@ -209,7 +265,8 @@ def test_complete_errors_exit_1(runner: CliRunner, fresh_db_url: str) -> None:
     assert unclaimed.exit_code == 1
     assert _flat(unclaimed.stderr) == (
         f"error: work item {work_id} is not claimed (state pending)"
-        " (hint: Claim it with m10_recovery.claim_work before completing it.)")
+        " (hint: Claim it with m10_recovery.claim_work before completing it.)"
+    )
 
     not_a_number = m10(runner, fresh_db_url, "queue", "complete", "abc")
     assert not_a_number.exit_code == 2
@@ -249,12 +306,20 @@ def test_stats_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
 
     for args in (["--priority", "1"], ["--priority", "2"], ["--delay", "3600"], ["--method", "execute"]):
         _ok(m10(runner, fresh_db_url, "queue", "enqueue", *args))
-    claimed = json.loads(_ok(m10(runner, fresh_db_url, "queue", "claim", "--json", "--batch-size", "1",
-                                 "--method", "evaluate")).stdout)
+    claimed = json.loads(
+        _ok(
+            m10(runner, fresh_db_url, "queue", "claim", "--json", "--batch-size", "1", "--method", "evaluate")
+        ).stdout
+    )
     out = _ok(m10(runner, fresh_db_url, "queue", "stats", "--json"))
     stats = {s["method"]: s for s in json.loads(out.stdout)}
     assert {k: stats["evaluate"][k] for k in STATS_KEYS - {"method", "oldest_ready_age_seconds"}} == {
-        "ready": 1, "delayed": 1, "claimed": 1, "lease_expired": 0, "dead": 0}
+        "ready": 1,
+        "delayed": 1,
+        "claimed": 1,
+        "lease_expired": 0,
+        "dead": 0,
+    }
     assert stats["execute"]["ready"] == 1
     assert isinstance(stats["evaluate"]["oldest_ready_age_seconds"], float)
 
@@ -263,7 +328,12 @@ def test_stats_json_and_text(runner: CliRunner, fresh_db_url: str) -> None:
     out = _ok(m10(runner, fresh_db_url, "queue", "stats", "--json"))
     after = {s["method"]: s for s in json.loads(out.stdout)}
     assert {k: after["evaluate"][k] for k in STATS_KEYS - {"method", "oldest_ready_age_seconds"}} == {
-        "ready": 1, "delayed": 1, "claimed": 0, "lease_expired": 0, "dead": 0}
+        "ready": 1,
+        "delayed": 1,
+        "claimed": 0,
+        "lease_expired": 0,
+        "dead": 0,
+    }
 
     text = _ok(m10(runner, fresh_db_url, "queue", "stats"))
     assert "work queue" in text.stdout and "evaluate" in text.stdout and "execute" in text.stdout
@@ -292,12 +362,19 @@ def test_release_stalled(runner: CliRunner, fresh_db_url: str) -> None:
 
 def test_db_migrate_and_status_json_on_an_empty_database(runner: CliRunner, empty_db_url: str) -> None:
     migrations = sorted(
-        p.stem for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql"))
+        p.stem for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql")
+    )
     objects = [f"{o.kind}:{o.name}" for o in package_objects()]
 
     before = json.loads(_ok(m10(runner, empty_db_url, "db", "status", "--json")).stdout)
-    assert set(before) == {"package_version", "applied_migrations", "pending_migrations",
-                           "changed_migrations", "objects", "clean"}
+    assert set(before) == {
+        "package_version",
+        "applied_migrations",
+        "pending_migrations",
+        "changed_migrations",
+        "objects",
+        "clean",
+    }
     assert before["applied_migrations"] == [] and before["pending_migrations"] == migrations
     assert before["clean"] is False
     assert {o["state"] for o in before["objects"]} == {"missing"}

@@ -66,7 +66,11 @@ def test_enqueue_then_claim_returns_a_typed_claimed_work(client: M10Client, fres
     stored = _row(fresh_db_url, work_id)
     assert stored is not None
     assert (stored["state"], stored["candidate_id"], stored["method"], stored["payload"]) == (
-        "pending", 42, "execute", payload)
+        "pending",
+        42,
+        "execute",
+        payload,
+    )
     assert stored["max_attempts"] == 3, "execute's default_max_attempts"
 
     claimed = client.claim_work("w1", 10, lease_seconds=120, method="execute")
@@ -74,7 +78,12 @@ def test_enqueue_then_claim_returns_a_typed_claimed_work(client: M10Client, fres
     item = claimed[0]
     assert isinstance(item, ClaimedWork)
     assert (item.work_id, item.candidate_id, item.method, item.payload, item.priority) == (
-        work_id, 42, "execute", payload, 7)
+        work_id,
+        42,
+        "execute",
+        payload,
+        7,
+    )
     assert (item.attempts, item.max_attempts) == (1, 3)
     for stamp in (item.enqueued_at, item.claimed_at, item.lease_expires_at):
         assert isinstance(stamp, datetime) and stamp.tzinfo is not None
@@ -85,8 +94,18 @@ def test_enqueue_then_claim_returns_a_typed_claimed_work(client: M10Client, fres
     assert json.loads(json.dumps(as_json)) == as_json, "to_json is plain JSON"
     assert datetime.fromisoformat(as_json["lease_expires_at"]) == item.lease_expires_at
     assert as_json["payload"] == payload
-    assert set(as_json) == {"work_id", "candidate_id", "method", "payload", "priority", "attempts",
-                            "max_attempts", "enqueued_at", "claimed_at", "lease_expires_at"}
+    assert set(as_json) == {
+        "work_id",
+        "candidate_id",
+        "method",
+        "payload",
+        "priority",
+        "attempts",
+        "max_attempts",
+        "enqueued_at",
+        "claimed_at",
+        "lease_expires_at",
+    }
     assert not hasattr(item, "__dict__"), "ClaimedWork is a slots dataclass"
 
 
@@ -167,7 +186,11 @@ def test_an_expired_lease_on_the_last_attempt_is_dead_not_handed_out(
     stored = _row(fresh_db_url, poison)
     assert stored is not None
     assert (stored["state"], stored["attempts"], stored["claimed_by"], stored["error_message"]) == (
-        "dead", 1, "crashed", "lease expired on attempt 1 of 1 (worker crashed)")
+        "dead",
+        1,
+        "crashed",
+        "lease expired on attempt 1 of 1 (worker crashed)",
+    )
     assert stored["processed_at"] is not None
     assert (_stats(client).dead, _stats(client).lease_expired) == (1, 0)
     assert client.complete_work(poison, True, worker_id="crashed") is False, "dead stays dead"
@@ -186,7 +209,11 @@ def test_enqueue_work_batch_keeps_order_pairs_candidates_and_delays(
         stored = _row(fresh_db_url, work_id)
         assert stored is not None
         assert (stored["payload"], stored["candidate_id"], stored["priority"], stored["max_attempts"]) == (
-            {"i": i}, 10 + i, 2, 9)
+            {"i": i},
+            10 + i,
+            2,
+            9,
+        )
 
     many = client.enqueue_work_batch([{"i": i, "s": "x" * (i % 7)} for i in range(1000)], delay_seconds=3600)
     assert many == list(range(ids[-1] + 1, ids[-1] + 1001)), "one id per payload, in input order"
@@ -298,13 +325,32 @@ def test_release_stalled_work_and_queue_stats(client: M10Client) -> None:
     assert all(isinstance(s, QueueStats) for s in stats)
     evaluate, execute = stats
     assert (evaluate.ready, evaluate.delayed, evaluate.claimed, evaluate.lease_expired, evaluate.dead) == (
-        3, 0, 0, 0, 0)
+        3,
+        0,
+        0,
+        0,
+        0,
+    )
     assert (execute.ready, execute.delayed) == (0, 1)
     assert evaluate.oldest_ready_age_seconds >= 0
     assert [f.name for f in dataclasses.fields(QueueStats)] == [
-        "method", "ready", "delayed", "claimed", "lease_expired", "dead", "oldest_ready_age_seconds"]
-    assert set(evaluate.to_json()) == {"method", "ready", "delayed", "claimed", "lease_expired", "dead",
-                                       "oldest_ready_age_seconds"}
+        "method",
+        "ready",
+        "delayed",
+        "claimed",
+        "lease_expired",
+        "dead",
+        "oldest_ready_age_seconds",
+    ]
+    assert set(evaluate.to_json()) == {
+        "method",
+        "ready",
+        "delayed",
+        "claimed",
+        "lease_expired",
+        "dead",
+        "oldest_ready_age_seconds",
+    }
     claimed = client.claim_work("w", 10)
     assert [i.attempts for i in claimed] == [2, 2, 1]
 
@@ -313,7 +359,12 @@ def test_release_stalled_work_and_queue_stats(client: M10Client) -> None:
     assert client.complete_work(claimed[1].work_id, False, "x", worker_id="w", retry_in_seconds=3600) is True
     evaluate = _stats(client)
     assert (evaluate.ready, evaluate.delayed, evaluate.claimed, evaluate.lease_expired, evaluate.dead) == (
-        0, 1, 1, 0, 0)
+        0,
+        1,
+        1,
+        0,
+        0,
+    )
     assert evaluate.oldest_ready_age_seconds == 0, "no ready item"
 
 
@@ -370,7 +421,8 @@ def test_a_completion_rolled_back_with_the_callers_transaction_keeps_the_item(
         (item,) = client.claim_work("w", 1, conn=conn)
         assert client.complete_work(item.work_id, True, worker_id="w", conn=conn) is True
         assert conn.execute(
-            "SELECT count(*) FROM m10_recovery.work_queue WHERE id = %s", (work_id,)).fetchone() == (0,)
+            "SELECT count(*) FROM m10_recovery.work_queue WHERE id = %s", (work_id,)
+        ).fetchone() == (0,)
         stored = _row(fresh_db_url, work_id)
         assert stored is not None and stored["state"] == "pending", "others still see it, unclaimed"
         conn.rollback()
@@ -487,8 +539,10 @@ JSON_SCALARS = (
 )
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10).filter(
-        lambda k: "\x00" not in k), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=10).filter(lambda k: "\x00" not in k), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 PAYLOADS = st.dictionaries(st.text(max_size=12).filter(lambda k: "\x00" not in k), JSON_VALUES, max_size=5)

@@ -41,9 +41,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir)]
     if importlib.util.find_spec("hatchling") is not None:
         command.append("--no-isolation")
-    result = subprocess.run(
-        [*command, str(ROOT)], capture_output=True, text=True, timeout=600, check=False
-    )
+    result = subprocess.run([*command, str(ROOT)], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
     wheels = sorted(outdir.glob("m10py-*.whl"))
     assert len(wheels) == 1, f"expected one wheel in {outdir}: {wheels}"
@@ -105,7 +103,11 @@ def test_resources_resolve_inside_the_wheel_without_a_venv(unpacked: Path, tmp_p
     module = unpacked / "m10py" / "resources.py"
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-c", _RESOURCES_ONLY, str(module)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
@@ -131,7 +133,12 @@ def test_the_unpacked_wheel_uses_its_own_sql(unpacked: Path, tmp_path: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(unpacked)}
     result = subprocess.run(
         [sys.executable, "-c", _INSTALLED_PACKAGE],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)

@@ -114,8 +114,11 @@ def parse_readme(text: str, path: Path = README) -> tuple[list[Block], list[str]
             continue
         fence, language = opening.group("fence"), opening.group("info").lower()
         end = next(
-            (j for j in range(i + 2, len(lines)) if lines[j].strip().startswith(fence)
-             and not lines[j].strip().strip(fence[0])),
+            (
+                j
+                for j in range(i + 2, len(lines))
+                if lines[j].strip().startswith(fence) and not lines[j].strip().strip(fence[0])
+            ),
             None,
         )
         if end is None:
@@ -128,7 +131,7 @@ def parse_readme(text: str, path: Path = README) -> tuple[list[Block], list[str]
             if not block.commands:
                 problems.append(f"{where}: the marked {language} block has no m10 or psql command")
             problems.extend(
-                f"{path.name}:{c.line}: psql must connect with \"$DATABASE_URL\": {c.text}"
+                f'{path.name}:{c.line}: psql must connect with "$DATABASE_URL": {c.text}'
                 for c in block.commands
                 if c.program == "psql" and not _USES_DATABASE_URL.search(c.text)
             )
@@ -170,13 +173,17 @@ def _env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _run(
-    argv: list[str], what: str, env: dict[str, str], cwd: Path, stdin: str | None = None
-) -> None:
+def _run(argv: list[str], what: str, env: dict[str, str], cwd: Path, stdin: str | None = None) -> None:
     try:
         result = subprocess.run(
-            argv, input=stdin, env=env, cwd=cwd, capture_output=True, text=True,
-            timeout=COMMAND_TIMEOUT, check=False,
+            argv,
+            input=stdin,
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{what}\n  did not finish within {COMMAND_TIMEOUT}s", pytrace=False)
@@ -200,9 +207,7 @@ def _run_sql_block(block: Block, env: dict[str, str], cwd: Path, database_url: s
             try:
                 conn.execute(statement.text)  # type: ignore[arg-type]  # README text, not user input
             except psycopg.Error as exc:
-                pytest.fail(
-                    f"{block.path.name}:{statement.line}: {statement.text}\n  {exc}", pytrace=False
-                )
+                pytest.fail(f"{block.path.name}:{statement.line}: {statement.text}\n  {exc}", pytrace=False)
 
 
 def _run_shell_block(block: Block, env: dict[str, str], cwd: Path) -> None:
@@ -230,8 +235,7 @@ def test_readme_markers_are_well_formed() -> None:
 
 @pytest.mark.parametrize(
     "block",
-    BLOCKS
-    or [pytest.param(None, marks=pytest.mark.skip(reason=f"no readme-test block in {README}"))],
+    BLOCKS or [pytest.param(None, marks=pytest.mark.skip(reason=f"no readme-test block in {README}"))],
     ids=[b.id for b in BLOCKS] or ["no-blocks"],
 )
 def test_readme_block_runs(block: Block, fresh_db_url: str, redis_url: str, tmp_path: Path) -> None:

@@ -42,9 +42,7 @@ ORDER BY 1, 2
 """
 
 
-MIGRATIONS = sorted(
-    p.stem for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql")
-)
+MIGRATIONS = sorted(p.stem for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql"))
 
 
 def fingerprint(url: str) -> list[tuple[str, str]]:

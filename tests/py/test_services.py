@@ -56,9 +56,7 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_configured_urls_are_used_as_given(tmp_path: Path, mode: str) -> None:
     database_url = "postgresql://app:secret@db.example:6543/m10?sslmode=require"
     redis_url = "redis://cache.example:6380/2"
-    settings = _settings(
-        tmp_path / "data", DATABASE_URL=database_url, REDIS_URL=redis_url, M10_SERVICES=mode
-    )
+    settings = _settings(tmp_path / "data", DATABASE_URL=database_url, REDIS_URL=redis_url, M10_SERVICES=mode)
     with ServiceResolver(settings) as resolver:
         assert resolver.database() == (database_url, "env")
         assert resolver.database_url() == database_url
@@ -87,9 +85,7 @@ def test_service_mode_defaults_to_auto(tmp_path: Path) -> None:
     assert _settings(tmp_path).services == "auto"
 
 
-def test_docker_answers_is_false_without_a_daemon(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_docker_answers_is_false_without_a_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     started = time.perf_counter()
     assert docker_answers() is False
@@ -152,9 +148,7 @@ def embedded_resolver(embedded_data_dir: Path) -> Iterator[ServiceResolver]:
 
 
 @pytest.mark.slow
-def test_embedded_servers_really_start(
-    embedded_resolver: ServiceResolver, embedded_data_dir: Path
-) -> None:
+def test_embedded_servers_really_start(embedded_resolver: ServiceResolver, embedded_data_dir: Path) -> None:
     database_url, origin = embedded_resolver.database()
     assert origin == "embedded"
     with psycopg.connect(database_url, autocommit=True) as conn:
