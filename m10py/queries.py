@@ -123,3 +123,10 @@ SELECT id, event, actor, details, created_at
  WHERE candidate_id = %(candidate_id)s::bigint
  ORDER BY id
 """
+
+SIMILAR_CANDIDATES = """
+SELECT candidate_id, error_code, error_signature, template_id, template, score, shared_words,
+       occurrence_count, decision
+  FROM m10_recovery.similar_candidates(p_candidate_id => %(candidate_id)s::bigint,
+                                       p_limit => %(limit)s::integer)
+"""

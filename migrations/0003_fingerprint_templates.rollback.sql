@@ -3,4 +3,3 @@ DROP INDEX m10_recovery.rc_template_idx;
 ALTER TABLE m10_recovery.recovery_candidates DROP COLUMN template_id;
 DROP TABLE m10_recovery.template_merges;
 DROP TABLE m10_recovery.message_templates;
-DROP EXTENSION IF EXISTS pg_trgm;

@@ -2,9 +2,6 @@
 -- append-only log of every change to it, from which the store can be rebuilt (replay_template_log).
 -- depends: 0002_recovery_candidates
 
--- pg_trgm scores how near two templates are (similar_candidates). Trusted: no superuser needed.
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-
 -- One row per learned template. `shape_key` is what a message must share with a template before they
 -- are compared at all: its token count and first token (see template_shape). `tokens` is the
 -- template, '<*>' where the messages merged into it differed. `template_key` is the template's
