@@ -216,3 +216,21 @@ class LockRow:
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class SimilarCandidate:
+    """A candidate whose learned template is near another's (`m10 candidates similar`)."""
+
+    candidate_id: int
+    error_code: str
+    error_signature: str
+    template_id: int | None
+    template: str
+    score: float
+    shared_words: list[str]
+    occurrence_count: int
+    decision: str
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))

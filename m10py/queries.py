@@ -185,3 +185,10 @@ SELECT lock_name, holder_id, acquired_at, expires_at, extend_count
   FROM m10_recovery.distributed_locks
  ORDER BY lock_name
 """
+
+SIMILAR_CANDIDATES = """
+SELECT candidate_id, error_code, error_signature, template_id, template, score, shared_words,
+       occurrence_count, decision
+  FROM m10_recovery.similar_candidates(p_candidate_id => %(candidate_id)s::bigint,
+                                       p_limit => %(limit)s::integer)
+"""

@@ -19,6 +19,7 @@ from m10py.models import (
     ExecutionClaim,
     IngestResult,
     ProvenanceEvent,
+    SimilarCandidate,
 )
 
 
@@ -136,3 +137,12 @@ class RecoveryCalls(ClientBase):
     def candidate_provenance(self, candidate_id: int, *, conn: Conn | None = None) -> list[ProvenanceEvent]:
         with self._conn(conn) as c, c.cursor(row_factory=class_row(ProvenanceEvent)) as cur:
             return cur.execute(queries.CANDIDATE_PROVENANCE, {"candidate_id": candidate_id}).fetchall()
+
+    def similar_candidates(
+        self, candidate_id: int, *, limit: int = 10, conn: Conn | None = None
+    ) -> list[SimilarCandidate]:
+        """Candidates whose templates are near this one's, best first; NotFound for an unknown id."""
+        with self._conn(conn) as c, c.cursor(row_factory=class_row(SimilarCandidate)) as cur:
+            return cur.execute(
+                queries.SIMILAR_CANDIDATES, {"candidate_id": candidate_id, "limit": limit}
+            ).fetchall()

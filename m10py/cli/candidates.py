@@ -1,4 +1,4 @@
-"""`m10 candidates ...`: list, show, explain, approve and reject recovery candidates."""
+"""`m10 candidates ...`: list, show, explain, find similar, approve and reject recovery candidates."""
 
 from __future__ import annotations
 
@@ -71,6 +71,37 @@ def explain(ctx: typer.Context, candidate_id: int = typer.Argument(...), as_json
         print_json({"candidate": row.to_json(), "provenance": [e.to_json() for e in events]})
         return
     _print_explanation(row, events)
+
+
+@app.command()
+def similar(
+    ctx: typer.Context,
+    candidate_id: int = typer.Argument(...),
+    limit: int = typer.Option(10, "--limit", min=1, max=1000),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Candidates whose learned templates are near this one's, with a score (1 = same template)."""
+    with client(ctx) as c:
+        rows = c.similar_candidates(candidate_id, limit=limit)
+    if as_json:
+        print_json([r.to_json() for r in rows])
+        return
+    print_table(
+        f"candidates similar to {candidate_id}",
+        ["id", "score", "code", "template", "seen", "decision", "shared words"],
+        [
+            (
+                r.candidate_id,
+                f"{r.score:.3f}",
+                r.error_code,
+                _short(r.template),
+                r.occurrence_count,
+                r.decision,
+                _short(" ".join(r.shared_words), 40),
+            )
+            for r in rows
+        ],
+    )
 
 
 @app.command()

@@ -89,7 +89,11 @@ BEGIN
                                'confidence', v_cand.confidence,
                                'evaluation_state', v_cand.evaluation_state),
             v_now);
-    PERFORM m10_recovery.publish_outbox('recovery.candidate.decided', jsonb_build_object('candidate_id', v_cand.id, 'decision', v_decision, 'decided_by', p_actor, 'action', v_cand.suggested_action, 'confidence', v_cand.confidence), 'candidate', v_cand.id::text, v_now);
+    PERFORM m10_recovery.publish_outbox(
+        'recovery.candidate.decided',
+        jsonb_build_object('candidate_id', v_cand.id, 'decision', v_decision, 'decided_by', p_actor,
+                           'action', v_cand.suggested_action, 'confidence', v_cand.confidence),
+        'candidate', v_cand.id::text, v_now);
 
     candidate_id := v_cand.id;
     decision := v_decision;

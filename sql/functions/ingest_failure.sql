@@ -33,6 +33,7 @@ DECLARE
     v_inserted  boolean;
     v_work      bigint;
     v_tries     integer := 0;
+    v_learned   record;
 BEGIN
     IF p_failure_match_id IS NULL THEN
         RAISE EXCEPTION 'p_failure_match_id is required' USING ERRCODE = '22023';
@@ -58,13 +59,13 @@ BEGIN
         END IF;
     END IF;
 
-    -- The fingerprint reads at most the first 64 KiB of the message; error_message keeps it whole.
-    -- error_signature depends on the message only through its template (its documented contract),
-    -- so it is given the template: the message is normalised once, not twice.
+    -- The fingerprint (v3, the learned template) reads at most the first 64 KiB of the message;
+    -- error_message keeps it whole.
     v_code := v_input->>'error_code';
     v_message := v_input->>'message';
-    v_template := m10_recovery.normalize_message(left(v_message, 65536));
-    v_signature := m10_recovery.template_signature(v_code, v_template);
+    SELECT * INTO v_learned FROM m10_recovery.learn_template(v_code, left(v_message, 65536), v_now);
+    v_template := v_learned.template;
+    v_signature := v_learned.error_signature;
     IF v_signature IS NULL OR v_signature !~ '^v[0-9]{1,4}:' THEN
         RAISE EXCEPTION 'error_signature returned %, which has no version prefix vN:',
                         coalesce(quote_literal(v_signature), 'NULL')
@@ -76,9 +77,11 @@ BEGIN
         -- The identity's one unique index (uq_rc_fmid_sig) arbitrates concurrent reports.
         INSERT INTO m10_recovery.recovery_candidates AS rc
                (failure_match_id, error_signature, signature_version, error_code, message_template,
-                error_message, source, skill, tenant, first_seen_at, last_seen_at, created_at, updated_at)
+                error_message, source, skill, tenant, first_seen_at, last_seen_at, created_at, updated_at,
+                template_id)
         VALUES (p_failure_match_id, v_signature, v_version, v_code, v_template, nullif(v_message, ''),
-                p_source, v_input->>'skill', v_input->>'tenant', v_now, v_now, v_now, v_now)
+                p_source, v_input->>'skill', v_input->>'tenant', v_now, v_now, v_now, v_now,
+                v_learned.template_id)
         ON CONFLICT (failure_match_id, error_signature) DO UPDATE
            SET occurrence_count = rc.occurrence_count + 1,
                last_seen_at     = greatest(rc.last_seen_at, EXCLUDED.last_seen_at),
@@ -96,10 +99,10 @@ BEGIN
             INSERT INTO m10_recovery.recovery_candidates AS rc
                    (failure_match_id, error_signature, signature_version, error_code, message_template,
                     error_message, source, skill, tenant, idempotency_key, first_seen_at, last_seen_at,
-                    created_at, updated_at)
+                    created_at, updated_at, template_id)
             VALUES (p_failure_match_id, v_signature, v_version, v_code, v_template, nullif(v_message, ''),
                     p_source, v_input->>'skill', v_input->>'tenant', p_idempotency_key, v_now, v_now, v_now,
-                    v_now)
+                    v_now, v_learned.template_id)
             ON CONFLICT (failure_match_id, error_signature) DO NOTHING
             RETURNING rc.id INTO v_id;
             IF FOUND THEN
@@ -185,10 +188,12 @@ BEGIN
                 jsonb_build_object('error_signature', v_signature, 'signature_version', v_version,
                                    'error_code', v_code, 'message_template', v_template, 'input', v_input,
                                    'source', p_source, 'idempotency_key', p_idempotency_key,
-                                   'occurrence_count', v_count, 'work_id', v_work)
+                                   'occurrence_count', v_count, 'work_id', v_work,
+                                   'template', v_learned.provenance)
             ELSE
                 jsonb_build_object('error_signature', v_signature, 'occurrence_count', v_count,
-                                   'source', p_source, 'idempotency_key', p_idempotency_key, 'work_id', v_work)
+                                   'source', p_source, 'idempotency_key', p_idempotency_key, 'work_id', v_work,
+                                   'template', v_learned.provenance)
             END,
             v_now);
 
@@ -207,14 +212,15 @@ COMMENT ON FUNCTION m10_recovery.ingest_failure(uuid, jsonb, text, uuid, integer
 status (''accepted'' for a new candidate, ''duplicate'' for a repeat), is_duplicate,
 occurrence_count, error_signature and work_id (the evaluate work item this call enqueued, or NULL).
 The payload is validated and normalised by normalize_failure_payload; the fingerprint is
-error_signature(error_code, message) over the first 65536 characters of the message, while the
-candidate keeps the whole message (bounded by max_payload_bytes). Identity is (failure_match_id,
+learn_template(error_code, message) over the first 65536 characters of the message (v3: the learned
+template''s signature), while the candidate keeps the whole message (bounded by max_payload_bytes). Identity is (failure_match_id,
 error_signature), arbitrated by its one unique index uq_rc_fmid_sig: the first report inserts the
-candidate (occurrence_count 1, signature_version from the vN: prefix, message_template =
-normalize_message(message)) and enqueues an evaluate item at p_priority; a repeat adds 1 to
+candidate (occurrence_count 1, signature_version from the vN: prefix, message_template and template_id
+= the learned template at that moment) and enqueues an evaluate item at p_priority; a repeat adds 1 to
 occurrence_count and moves last_seen_at, and enqueues a re-evaluation only when the candidate is
 evaluated, still undecided and has no evaluate item pending or claimed. Every applied report adds a
-suggestion_input row (''failure'') and a provenance row (''ingested'' or ''repeated'').
+suggestion_input row (''failure'') and a provenance row (''ingested'' or ''repeated'') whose details
+hold ''template'': the learned template, similarity and the positions a merge made variable.
 p_idempotency_key: the first use is recorded with the sha256 of (failure_match_id, p_source, payload
 as jsonb text); a retry with the same key and request returns the first answer (same candidate_id,
 status and is_duplicate, occurrence_count as now stored, work_id NULL) and changes nothing; the same

@@ -30,7 +30,6 @@ DECLARE
     v_key       uuid;
     v_source    text;
     v_input     jsonb;
-    v_template  text;
     v_signature text;
     v_has_keys  boolean := false;
     v_bad       record;
@@ -50,6 +49,8 @@ DECLARE
     a_sig       text[]     := '{}';
     a_template  text[]     := '{}';
     a_version   smallint[] := '{}';
+    a_tmpl_id   bigint[]   := '{}';
+    a_tmpl_prov jsonb[]    := '{}';
     -- What this call did with each element: applied (candidate, count after it, accepted or not),
     -- or replayed (the recorded first use, or the ordinal of the first use in this batch).
     r_cand      bigint[];
@@ -153,16 +154,6 @@ BEGIN
 
         v_input := m10_recovery.normalize_failure_payload(v_elem->'failure_payload', v_label || '.failure_payload',
                                                           v_max_bytes);
-        -- The fingerprint reads at most the first 64 KiB of the message; error_message keeps it whole.
-        -- error_signature depends on the message only through its template, so it gets the template.
-        v_template := m10_recovery.normalize_message(left(v_input->>'message', 65536));
-        v_signature := m10_recovery.template_signature(v_input->>'error_code', v_template);
-        IF v_signature IS NULL OR v_signature !~ '^v[0-9]{1,4}:' THEN
-            RAISE EXCEPTION 'error_signature returned %, which has no version prefix vN:',
-                            coalesce(quote_literal(v_signature), 'NULL')
-                USING ERRCODE = 'XX000';
-        END IF;
-
         a_fmid     := array_append(a_fmid, v_fmid);
         a_key      := array_append(a_key, v_key);
         a_source   := array_append(a_source, v_source);
@@ -172,10 +163,23 @@ BEGIN
                       END);
         a_input    := array_append(a_input, v_input);
         a_message  := array_append(a_message, v_input->>'message');
-        a_sig      := array_append(a_sig, v_signature);
-        a_template := array_append(a_template, v_template);
-        a_version  := array_append(a_version, substr(split_part(v_signature, ':', 1), 2)::smallint);
     END LOOP;
+
+    -- The fingerprints (v3, learned templates), in element order, of at most the first 64 KiB of
+    -- each message; error_message keeps it whole.
+    SELECT array_agg(l.error_signature ORDER BY l.ordinal), array_agg(l.template ORDER BY l.ordinal),
+           array_agg(l.template_id ORDER BY l.ordinal), array_agg(l.provenance ORDER BY l.ordinal)
+      INTO a_sig, a_template, a_tmpl_id, a_tmpl_prov
+      FROM m10_recovery.learn_templates(ARRAY(SELECT i->>'error_code' FROM unnest(a_input) AS i),
+                                        ARRAY(SELECT left(m, 65536) FROM unnest(a_message) AS m), v_now) AS l;
+    SELECT t.sig INTO v_signature FROM unnest(a_sig) AS t(sig) WHERE t.sig IS NULL OR t.sig !~ '^v[0-9]{1,4}:' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'learn_template returned %, which has no version prefix vN:',
+                        coalesce(quote_literal(v_signature), 'NULL')
+            USING ERRCODE = 'XX000';
+    END IF;
+    a_version := ARRAY(SELECT substr(split_part(t.sig, ':', 1), 2)::smallint
+                         FROM unnest(a_sig) WITH ORDINALITY AS t(sig, n) ORDER BY t.n);
 
     -- A key used twice in the batch must carry the same request both times.
     IF v_has_keys THEN
@@ -204,10 +208,10 @@ BEGIN
             -- One upsert per identity, in identity order (concurrent batches lock rows in the same
             -- order, so they cannot deadlock); an identity n times in the batch counts n.
             WITH el AS (
-                SELECT t.ord::integer AS ord, t.fmid, t.key, t.src, t.sig, t.tmpl, t.ver, t.msg,
+                SELECT t.ord::integer AS ord, t.fmid, t.key, t.src, t.sig, t.tmpl, t.ver, t.msg, t.tmpl_id,
                        t.input->>'error_code' AS code, t.input->>'skill' AS skill, t.input->>'tenant' AS tenant
-                  FROM unnest(a_fmid, a_key, a_source, a_sig, a_template, a_version, a_message, a_input)
-                       WITH ORDINALITY AS t(fmid, key, src, sig, tmpl, ver, msg, input, ord)
+                  FROM unnest(a_fmid, a_key, a_source, a_sig, a_template, a_version, a_message, a_input, a_tmpl_id)
+                       WITH ORDINALITY AS t(fmid, key, src, sig, tmpl, ver, msg, input, tmpl_id, ord)
             ),
             classified AS (
                 SELECT e.*, p.candidate_id AS prior_cand, p.status AS prior_status, p.payload_sha256 AS prior_hash,
@@ -225,9 +229,9 @@ BEGIN
                 INSERT INTO m10_recovery.recovery_candidates AS rc
                        (failure_match_id, error_signature, signature_version, error_code, message_template,
                         error_message, source, skill, tenant, idempotency_key, occurrence_count,
-                        first_seen_at, last_seen_at, created_at, updated_at)
+                        first_seen_at, last_seen_at, created_at, updated_at, template_id)
                 SELECT a.fmid, a.sig, a.ver, a.code, a.tmpl, nullif(a.msg, ''), a.src, a.skill, a.tenant, a.key,
-                       a.n, v_now, v_now, v_now, v_now
+                       a.n, v_now, v_now, v_now, v_now, a.tmpl_id
                   FROM app a
                  WHERE a.seq = 1
                  ORDER BY a.fmid, a.sig COLLATE "C"
@@ -333,17 +337,28 @@ BEGIN
                            jsonb_build_object('error_signature', t.sig, 'signature_version', t.ver,
                                               'error_code', t.input->>'error_code', 'message_template', t.tmpl,
                                               'input', t.input, 'source', t.src, 'idempotency_key', t.key,
-                                              'occurrence_count', t.cnt, 'work_id', t.work)
+                                              'occurrence_count', t.cnt, 'work_id', t.work, 'template', t.prov)
                        ELSE
                            jsonb_build_object('error_signature', t.sig, 'occurrence_count', t.cnt,
-                                              'source', t.src, 'idempotency_key', t.key, 'work_id', t.work)
+                                              'source', t.src, 'idempotency_key', t.key, 'work_id', t.work,
+                                              'template', t.prov)
                    END,
                    v_now
-              FROM unnest(r_cand, r_status, r_count, r_work, a_sig, a_version, a_template, a_input, a_source, a_key)
-                   WITH ORDINALITY AS t(cand, status, cnt, work, sig, ver, tmpl, input, src, key, ord)
+              FROM unnest(r_cand, r_status, r_count, r_work, a_sig, a_version, a_template, a_input, a_source, a_key,
+                          a_tmpl_prov)
+                   WITH ORDINALITY AS t(cand, status, cnt, work, sig, ver, tmpl, input, src, key, prov, ord)
              WHERE t.cand IS NOT NULL
              ORDER BY t.ord;
-            PERFORM m10_recovery.publish_outbox('recovery.candidate.created', jsonb_build_object('candidate_id', t.cand, 'failure_match_id', t.fmid, 'error_signature', t.sig, 'error_code', t.input->>'error_code', 'source', t.src), 'candidate', t.cand::text, v_now) FROM unnest(r_cand, r_status, r_seq, a_fmid, a_sig, a_input, a_source) WITH ORDINALITY AS t(cand, status, seq, fmid, sig, input, src, ord) WHERE t.status = 'accepted' AND t.seq = 1 ORDER BY t.ord;
+            PERFORM m10_recovery.publish_outbox(
+                        'recovery.candidate.created',
+                        jsonb_build_object('candidate_id', t.cand, 'failure_match_id', t.fmid,
+                                           'error_signature', t.sig, 'error_code', t.input->>'error_code',
+                                           'source', t.src),
+                        'candidate', t.cand::text, v_now)
+               FROM unnest(r_cand, r_status, r_seq, a_fmid, a_sig, a_input, a_source) WITH ORDINALITY
+                    AS t(cand, status, seq, fmid, sig, input, src, ord)
+              WHERE t.status = 'accepted' AND t.seq = 1
+              ORDER BY t.ord;
             EXIT;
         EXCEPTION WHEN SQLSTATE 'M1I01' THEN
             IF v_tries >= 10 THEN

@@ -70,7 +70,11 @@ BEGIN
                                'lease_expired', v_cand.execution_lease_until <= v_now,
                                'details', v_details),
             v_now);
-    PERFORM m10_recovery.publish_outbox('recovery.execution.recorded', jsonb_build_object('candidate_id', v_cand.id, 'outcome', p_outcome, 'action', v_cand.suggested_action, 'executor', p_executor, 'outcome_id', v_inserted), 'candidate', v_cand.id::text, v_now);
+    PERFORM m10_recovery.publish_outbox(
+        'recovery.execution.recorded',
+        jsonb_build_object('candidate_id', v_cand.id, 'outcome', p_outcome, 'action', v_cand.suggested_action,
+                           'executor', p_executor, 'outcome_id', v_inserted),
+        'candidate', v_cand.id::text, v_now);
     RETURN true;
 END;
 $$;

@@ -20,8 +20,11 @@ CREATE OR REPLACE TRIGGER suggestion_provenance_append_only
 CREATE OR REPLACE TRIGGER execution_outcomes_append_only
     BEFORE UPDATE OR DELETE ON m10_recovery.execution_outcomes
     FOR EACH ROW EXECUTE FUNCTION m10_recovery.refuse_change_of_append_only();
+CREATE OR REPLACE TRIGGER template_merges_append_only
+    BEFORE UPDATE OR DELETE ON m10_recovery.template_merges
+    FOR EACH ROW EXECUTE FUNCTION m10_recovery.refuse_change_of_append_only();
 
 COMMENT ON FUNCTION m10_recovery.refuse_change_of_append_only() IS
-'Trigger of the append-only tables (suggestion_provenance, execution_outcomes): refuses UPDATE and
+'Trigger of the append-only tables (suggestion_provenance, execution_outcomes, template_merges): refuses UPDATE and
 DELETE with 55000. A DELETE is let through while the setting m10_recovery.archiving is on, which only
 retention archival sets, for its own transaction.';

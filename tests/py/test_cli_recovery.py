@@ -163,3 +163,31 @@ def test_worker_stops_cleanly_on_sigterm(fresh_db_url: str) -> None:
     with psycopg.connect(fresh_db_url) as conn:
         row = conn.execute("SELECT count(*) FROM m10_recovery.work_queue WHERE state <> 'dead'").fetchone()
     assert row == (0,), "every evaluation's work item was completed before the worker exited"
+
+
+def test_candidates_similar_lists_near_templates_with_a_score(fresh_db_url: str) -> None:
+    for raw in (
+        "disk is full on node 1",
+        "disk is full on node 2",
+        "disk is failing on node 3",
+        "network down",
+    ):
+        done = m10(fresh_db_url, "ingest", json.dumps({"error_type": "DISK", "raw": raw}), "--json")
+        assert done.exit_code == 0, done.output
+    first = min(c["id"] for c in json.loads(m10(fresh_db_url, "candidates", "list", "--json").stdout))
+    near = m10(fresh_db_url, "candidates", "similar", str(first), "--json")
+    assert near.exit_code == 0, near.output
+    rows = json.loads(near.stdout)
+    assert [(r["template"], round(r["score"], 3)) for r in rows] == [
+        ("disk is full on node <*>", 1.0),
+        ("disk is failing on node <*>", 0.667),
+    ]
+    assert rows[1]["shared_words"] == ["disk", "is", "node", "on"]
+    limited = json.loads(
+        m10(fresh_db_url, "candidates", "similar", str(first), "--limit", "1", "--json").stdout
+    )
+    assert len(limited) == 1
+    human = m10(fresh_db_url, "candidates", "similar", str(first))
+    assert human.exit_code == 0 and "candidates similar to" in human.output
+    missing = m10(fresh_db_url, "candidates", "similar", "999999")
+    assert missing.exit_code == 1 and "not found" in missing.output

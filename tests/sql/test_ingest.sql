@@ -32,8 +32,10 @@ SELECT m10_test.is((SELECT status FROM r), 'accepted', 'status');
 SELECT m10_test.is((SELECT is_duplicate FROM r), false, 'is_duplicate');
 SELECT m10_test.is((SELECT occurrence_count FROM r), 1, 'occurrence_count');
 SELECT m10_test.is((SELECT error_signature FROM r),
-                   m10_recovery.error_signature('TIMEOUT', 'Request to https://api.example.com/v1/items/42 timed out after 30s'),
-                   'the versioned signature of code and message');
+                   (SELECT error_signature FROM m10_recovery.learn_template(
+                        'TIMEOUT', 'Request to https://api.example.com/v1/items/42 timed out after 30s')),
+                   'the versioned signature of code and message: the learned template''s (v3)');
+SELECT m10_test.ok((SELECT error_signature LIKE 'v3:%' FROM r), 'signature version 3');
 SELECT m10_test.ok((SELECT error_signature ~ '^v[0-9]+:' FROM r), 'signature has a version prefix');
 SELECT m10_test.ok((SELECT work_id IS NOT NULL FROM r), 'an evaluate item was enqueued');
 SELECT m10_test.is((SELECT jsonb_build_object(
@@ -49,8 +51,8 @@ SELECT m10_test.is((SELECT jsonb_build_object(
                        'failure_match_id', '00000000-0000-4000-8000-000000000001',
                        'signature_version', split_part(substr((SELECT error_signature FROM r), 2), ':', 1)::int,
                        'error_code', 'TIMEOUT',
-                       'message_template', m10_recovery.normalize_message(
-                           'Request to https://api.example.com/v1/items/42 timed out after 30s'),
+                       'message_template', (SELECT template FROM m10_recovery.learn_template(
+                           'TIMEOUT', 'Request to https://api.example.com/v1/items/42 timed out after 30s')),
                        'error_message', 'Request to https://api.example.com/v1/items/42 timed out after 30s',
                        'source', 'agent-7', 'skill', 'fetch', 'tenant', 'acme', 'idempotency_key', NULL,
                        'occurrence_count', 1, 'evaluation_state', 'pending', 'decision', 'pending',
@@ -78,8 +80,14 @@ SELECT m10_test.is((SELECT p.details FROM m10_recovery.suggestion_provenance p),
                        'message_template', (SELECT message_template FROM m10_recovery.recovery_candidates),
                        'input', (SELECT value FROM m10_recovery.suggestion_input),
                        'source', 'agent-7', 'idempotency_key', NULL, 'occurrence_count', 1,
-                       'work_id', (SELECT work_id FROM r)),
-                   'provenance holds the normalised inputs, the signature and the work item');
+                       'work_id', (SELECT work_id FROM r),
+                       'template', jsonb_build_object(
+                           'template_id', (SELECT template_id FROM m10_recovery.recovery_candidates),
+                           'template_key', (SELECT template_key FROM m10_recovery.message_templates),
+                           'template', 'Request to <*> timed out after <*>', 'template_version', 1,
+                           'action', 'created', 'similarity', 1, 'threshold', 0.5, 'variable_positions', '[]'::jsonb,
+                           'merge_id', (SELECT id FROM m10_recovery.template_merges), 'algorithm', 'v3')),
+                   'provenance holds the normalised inputs, the signature, the work item and the learned template');
 SELECT m10_test.is((SELECT jsonb_build_array(w.candidate_id, w.method, w.state, w.priority, w.available_at, w.payload)
                       FROM m10_recovery.work_queue w WHERE w.id = (SELECT work_id FROM r)),
                    jsonb_build_array((SELECT candidate_id FROM r), 'evaluate', 'pending', 5,
@@ -119,8 +127,14 @@ SELECT m10_test.is((SELECT string_agg(p.event, ',' ORDER BY p.id) FROM m10_recov
                    'ingested,repeated', 'provenance: ingested, then repeated');
 SELECT m10_test.is((SELECT p.details FROM m10_recovery.suggestion_provenance p WHERE p.event = 'repeated'),
                    jsonb_build_object('error_signature', (SELECT error_signature FROM r), 'occurrence_count', 2,
-                                      'source', 'agent-8', 'idempotency_key', NULL, 'work_id', NULL),
-                   'repeated provenance details');
+                                      'source', 'agent-8', 'idempotency_key', NULL, 'work_id', NULL,
+                                      'template', jsonb_build_object(
+                                          'template_id', (SELECT id FROM m10_recovery.message_templates),
+                                          'template_key', (SELECT template_key FROM m10_recovery.message_templates),
+                                          'template', 'Request to <*> timed out after <*>', 'template_version', 1,
+                                          'action', 'matched', 'similarity', 1, 'threshold', NULL,
+                                          'variable_positions', '[]'::jsonb, 'merge_id', NULL, 'algorithm', 'v3')),
+                   'repeated provenance details: the template matched, nothing learned');
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue), 1::bigint, 'no second evaluate item');
 
 -- test: a late report (older p_now) counts but does not move last_seen_at back
@@ -173,10 +187,12 @@ SELECT * FROM m10_recovery.ingest_failure('00000000-0000-4000-8000-000000000001'
     jsonb_build_object('error_type', 'BIG', 'raw', repeat('word ', 13107) || 'a' || repeat('z', 100000)));
 SELECT m10_test.is((SELECT length(error_message) FROM m10_recovery.recovery_candidates), 165536, 'whole message stored');
 SELECT m10_test.is((SELECT message_template FROM m10_recovery.recovery_candidates),
-                   m10_recovery.normalize_message(left(repeat('word ', 13107) || 'a' || repeat('z', 100000), 65536)),
+                   (SELECT template FROM m10_recovery.learn_template(
+                        'BIG', left(repeat('word ', 13107) || 'a' || repeat('z', 100000), 65536))),
                    'template of the first 65536 characters');
 SELECT m10_test.is((SELECT error_signature FROM r),
-                   m10_recovery.error_signature('BIG', left(repeat('word ', 13107) || 'a' || repeat('z', 100000), 65536)),
+                   (SELECT error_signature FROM m10_recovery.learn_template(
+                        'BIG', left(repeat('word ', 13107) || 'a' || repeat('z', 100000), 65536))),
                    'signature of the first 65536 characters');
 SELECT m10_test.is((SELECT occurrence_count FROM m10_recovery.ingest_failure('00000000-0000-4000-8000-000000000001',
                         jsonb_build_object('error_type', 'BIG', 'raw', repeat('word ', 13107) || 'a' || repeat('y', 5)))),
@@ -313,7 +329,8 @@ SELECT m10_test.is((SELECT string_agg(w.priority || '@' || w.available_at, ',') 
                    '4@2026-01-01 00:00:00+00,4@2026-01-01 00:00:00+00,4@2026-01-01 00:00:00+00', 'work at p_priority and p_now');
 SELECT m10_test.is((SELECT array_agg(w.candidate_id ORDER BY w.candidate_id) FROM m10_recovery.work_queue w),
                    (SELECT array_agg(candidate_id ORDER BY candidate_id) FROM b WHERE work_id IS NOT NULL), 'work ids map to candidates');
-SELECT m10_test.is((SELECT error_signature FROM b WHERE ordinal = 4), m10_recovery.error_signature('B', ''), 'error_code alias');
+SELECT m10_test.is((SELECT error_signature FROM b WHERE ordinal = 4),
+                   (SELECT error_signature FROM m10_recovery.learn_template('B', '')), 'error_code alias');
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.ingest_failures('[]')), 0::bigint, 'an empty batch returns no rows');
 
 -- test: a batch gives the same answers and rows as the same reports sent one by one
@@ -343,13 +360,17 @@ SELECT m10_test.is((SELECT jsonb_agg(jsonb_build_array(i.input_type, i.source, i
                    (SELECT jsonb_agg(jsonb_build_array(i.input_type, i.source, i.value) ORDER BY i.id)
                       FROM m10_recovery.suggestion_input i JOIN s ON s.candidate_id = i.candidate_id AND s.ordinal <> 2),
                    'same inputs');
-SELECT m10_test.is((SELECT jsonb_agg(jsonb_build_array(p.event, p.actor, p.details - 'work_id' - 'input' - 'message_template')
+SELECT m10_test.is((SELECT jsonb_agg(jsonb_build_array(p.event, p.actor,
+                                                       p.details - 'work_id' - 'input' - 'message_template' - 'template',
+                                                       p.details->'template'->>'template_key')
                                      ORDER BY p.id)
                       FROM m10_recovery.suggestion_provenance p JOIN b ON b.candidate_id = p.candidate_id AND b.ordinal <> 2),
-                   (SELECT jsonb_agg(jsonb_build_array(p.event, p.actor, p.details - 'work_id' - 'input' - 'message_template')
+                   (SELECT jsonb_agg(jsonb_build_array(p.event, p.actor,
+                                                       p.details - 'work_id' - 'input' - 'message_template' - 'template',
+                                                       p.details->'template'->>'template_key')
                                      ORDER BY p.id)
                       FROM m10_recovery.suggestion_provenance p JOIN s ON s.candidate_id = p.candidate_id AND s.ordinal <> 2),
-                   'same provenance');
+                   'same provenance (and the same template; the batch created it, the single reports matched it)');
 
 -- test: batch idempotency keys: a replay of a recorded key, and a key repeated inside the batch
 SELECT count(*) FROM m10_recovery.ingest_failure('00000000-0000-4000-8000-000000000001', '{"error_type": "A"}', p_source => 'src',

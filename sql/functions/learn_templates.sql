@@ -1,0 +1,62 @@
+CREATE OR REPLACE FUNCTION m10_recovery.learn_templates(
+    p_error_codes text[],
+    p_messages    text[],
+    p_now         timestamptz DEFAULT NULL
+) RETURNS TABLE (
+    ordinal            integer,
+    error_signature    text,
+    template_id        bigint,
+    template_key       text,
+    template           text,
+    template_version   integer,
+    action             text,
+    similarity         real,
+    variable_positions integer[],
+    merge_id           bigint,
+    provenance         jsonb
+)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- learn_template for many messages, in order, as if learned one by one. The shapes that no template
+-- describes yet are locked first, in lock-key order: two batches then take their shape locks in one
+-- order and before any other lock of the caller's ingest, so they cannot deadlock. (A shape described
+-- now stays described: templates only widen.)
+#variable_conflict use_column
+DECLARE
+    v_tokens text[];
+    v_all    jsonb := '[]';
+BEGIN
+    IF cardinality(p_error_codes) IS DISTINCT FROM cardinality(p_messages) THEN
+        RAISE EXCEPTION 'p_error_codes and p_messages must be arrays of one length, got % and %',
+                        coalesce(cardinality(p_error_codes)::text, 'NULL'), coalesce(cardinality(p_messages)::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    FOR i IN 1 .. coalesce(cardinality(p_messages), 0) LOOP
+        v_tokens := m10_recovery.template_tokens(m10_recovery.normalize_message(coalesce(p_messages[i], '')));
+        v_all := v_all || jsonb_build_array(to_jsonb(v_tokens));
+    END LOOP;
+    PERFORM pg_advisory_xact_lock(k.key)
+       FROM (SELECT DISTINCT m10_recovery.template_lock_key(m10_recovery.template_shape(e.tokens)) AS key
+               FROM (SELECT ARRAY(SELECT jsonb_array_elements_text(a.value)) AS tokens
+                       FROM jsonb_array_elements(v_all) AS a) e
+              WHERE NOT EXISTS (
+                        SELECT 1 FROM m10_recovery.message_templates t
+                         WHERE t.shape_key = m10_recovery.template_shape(e.tokens)
+                           AND NOT EXISTS (SELECT 1 FROM unnest(t.tokens, e.tokens) AS u(a, b)
+                                            WHERE u.a <> u.b AND u.a <> '<*>'))
+              ORDER BY 1) k;
+    FOR i IN 1 .. coalesce(cardinality(p_messages), 0) LOOP
+        RETURN QUERY
+        SELECT i, l.*
+          FROM m10_recovery.learn_template_tokens(
+                   p_error_codes[i], ARRAY(SELECT jsonb_array_elements_text(v_all->(i - 1))), p_now) AS l;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION m10_recovery.learn_templates(text[], text[], timestamptz) IS
+'learn_template for many failures in one call (ingest_failures), element i of p_error_codes with
+element i of p_messages, learned in order; one row per element with its 1-based ordinal. Shapes that
+need a new or wider template are locked up front in a fixed order, so concurrent batches never
+deadlock. Arrays of different lengths raise 22023.';
