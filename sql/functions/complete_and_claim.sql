@@ -17,10 +17,8 @@ SET enable_sort = off
 SET jit = off
 AS $$
 DECLARE
-    v_now      timestamptz := coalesce(p_now, now());
-    v_lease    timestamptz;
-    v_lease_id bigint;
-    v_expired  bigint[];
+    v_now   timestamptz := coalesce(p_now, now());
+    v_lease timestamptz;
 BEGIN
     IF p_worker_id IS NULL OR p_worker_id !~ '[^[:space:]]' OR length(p_worker_id) > 200 THEN
         RAISE EXCEPTION 'p_worker_id must be a non-empty name of at most 200 characters'
@@ -44,31 +42,11 @@ BEGIN
     v_lease := v_now + make_interval(secs => p_lease_seconds);
 
     IF cardinality(p_completed_ids) > 0 THEN
-        -- The usual worker completes its whole previous batch at once, and then that batch's lease
-        -- row goes too; a lease row with items left waits for the expiry sweep below.
-        WITH done AS (
-            DELETE FROM m10_recovery.work_queue
-             WHERE id = ANY (p_completed_ids)
-               AND state = 'claimed'
-               AND claimed_by = p_worker_id
-            RETURNING lease_id
-        )
-        DELETE FROM m10_recovery.work_leases l
-         WHERE l.id = ANY (ARRAY(SELECT DISTINCT d.lease_id FROM done d))
-           AND l.work_ids <@ p_completed_ids;
+        DELETE FROM m10_recovery.work_queue
+         WHERE id = ANY (p_completed_ids)
+           AND state = 'claimed'
+           AND claimed_by = p_worker_id;
     END IF;
-
-    -- Expired leases, oldest first; locked so that two claimers sweep different ones. A lease row
-    -- can only be expired once its earliest item's lease ended, so this is one index probe while
-    -- every worker is alive.
-    v_expired := ARRAY(SELECT l.id
-                         FROM m10_recovery.work_leases l
-                        WHERE l.lease_until <= v_now
-                          AND (p_method IS NULL OR p_method = ANY (l.methods))
-                        ORDER BY l.lease_until, l.id
-                        LIMIT 16
-                          FOR UPDATE SKIP LOCKED);
-    v_lease_id := nextval('m10_recovery.work_leases_id_seq');
 
     -- Items whose lease expired come first (their worker is gone and they have waited longest), then
     -- pending items by priority and age. An expired item on its last attempt is not handed out
@@ -78,14 +56,12 @@ BEGIN
     WITH picked AS (
         SELECT e.id FROM (
             SELECT w.id
-              FROM m10_recovery.work_leases l
-              JOIN m10_recovery.work_queue w ON w.id = ANY (l.work_ids) AND w.lease_id = l.id
-             WHERE l.id = ANY (v_expired)
-               AND w.state = 'claimed' AND w.available_at <= v_now
+              FROM m10_recovery.work_queue w
+             WHERE w.state = 'claimed' AND w.available_at <= v_now
                AND (p_method IS NULL OR w.method = p_method)
              ORDER BY w.available_at, w.id
              LIMIT p_batch_size
-               FOR UPDATE OF w SKIP LOCKED) e
+               FOR UPDATE SKIP LOCKED) e
         UNION ALL
         SELECT r.id FROM (
             SELECT w.id
@@ -103,7 +79,6 @@ BEGIN
                claimed_at    = CASE WHEN w.attempts < w.max_attempts THEN v_now ELSE w.claimed_at END,
                claimed_by    = CASE WHEN w.attempts < w.max_attempts THEN p_worker_id ELSE w.claimed_by END,
                available_at  = CASE WHEN w.attempts < w.max_attempts THEN v_lease ELSE w.available_at END,
-               lease_id      = CASE WHEN w.attempts < w.max_attempts THEN v_lease_id END,
                processed_at  = CASE WHEN w.attempts < w.max_attempts THEN NULL ELSE v_now END,
                error_message = CASE WHEN w.attempts < w.max_attempts THEN w.error_message
                                     ELSE format('lease expired on attempt %s of %s (worker %s)',
@@ -111,41 +86,12 @@ BEGIN
          WHERE w.id = ANY (ARRAY(SELECT p.id FROM picked p))  -- primary-key lookups, never a hash join
         RETURNING w.id, w.candidate_id, w.method, w.payload, w.priority, w.attempts, w.max_attempts,
                   w.created_at, w.claimed_at, w.available_at, w.state
-    ), leased AS (
-        INSERT INTO m10_recovery.work_leases (id, worker_id, claimed_at, lease_until, work_ids, methods)
-        SELECT v_lease_id, p_worker_id, v_now, v_lease, array_agg(c.id ORDER BY c.id),
-               array_agg(DISTINCT c.method)
-          FROM changed c
-         WHERE c.state = 'claimed'
-        HAVING count(*) > 0
     )
     SELECT c.id, c.candidate_id, c.method, c.payload, c.priority::integer, c.attempts::integer,
            c.max_attempts::integer, c.created_at, c.claimed_at, c.available_at
       FROM changed c
      WHERE c.state = 'claimed'
      ORDER BY c.priority DESC, c.id;
-
-    IF cardinality(v_expired) > 0 THEN
-        -- A swept lease row keeps only what is still claimed under it (items whose lease was
-        -- extended, or that did not fit in this batch): it ends when the earliest of those does,
-        -- and it goes when none is left.
-        WITH remaining AS (
-            SELECT l.id,
-                   (SELECT min(w.available_at)
-                      FROM m10_recovery.work_queue w
-                     WHERE w.id = ANY (l.work_ids) AND w.lease_id = l.id AND w.state = 'claimed') AS ends_at
-              FROM m10_recovery.work_leases l
-             WHERE l.id = ANY (v_expired)
-        ), moved AS (
-            UPDATE m10_recovery.work_leases l
-               SET lease_until = r.ends_at
-              FROM remaining r
-             WHERE l.id = r.id AND r.ends_at IS NOT NULL
-        )
-        DELETE FROM m10_recovery.work_leases l
-         USING remaining r
-         WHERE l.id = r.id AND r.ends_at IS NULL;
-    END IF;
 END;
 $$;
 

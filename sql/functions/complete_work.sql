@@ -44,9 +44,6 @@ BEGIN
 
     IF p_success THEN
         DELETE FROM m10_recovery.work_queue WHERE id = p_work_id;
-        -- A lease of this item alone ends with it; a batch's lease row waits for the expiry sweep.
-        DELETE FROM m10_recovery.work_leases l
-         WHERE l.id = v_item.lease_id AND l.work_ids = ARRAY[p_work_id];
         RETURN true;
     END IF;
 
@@ -54,11 +51,11 @@ BEGIN
     v_error := left(coalesce(nullif(p_error, ''), 'failed without an error message'), 8192);
     IF v_item.attempts >= v_item.max_attempts THEN
         UPDATE m10_recovery.work_queue
-           SET state = 'dead', processed_at = v_now, error_message = v_error, lease_id = NULL
+           SET state = 'dead', processed_at = v_now, error_message = v_error
          WHERE id = p_work_id;
     ELSE
         UPDATE m10_recovery.work_queue
-           SET state = 'pending', claimed_at = NULL, claimed_by = NULL, lease_id = NULL, error_message = v_error,
+           SET state = 'pending', claimed_at = NULL, claimed_by = NULL, error_message = v_error,
                available_at = v_now + make_interval(secs => coalesce(
                    p_retry_in_seconds, m10_recovery.retry_delay(v_item.attempts)))
          WHERE id = p_work_id;

@@ -8,9 +8,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_now      timestamptz := coalesce(p_now, now());
-    v_expires  timestamptz;
-    v_lease_id bigint;
+    v_now     timestamptz := coalesce(p_now, now());
+    v_expires timestamptz;
 BEGIN
     IF p_work_id IS NULL OR p_worker_id IS NULL THEN
         RAISE EXCEPTION 'p_work_id and p_worker_id are required' USING ERRCODE = '22023';
@@ -28,14 +27,7 @@ BEGIN
        AND state = 'claimed'
        AND claimed_by = p_worker_id
        AND available_at > v_now
-    RETURNING available_at, lease_id INTO v_expires, v_lease_id;
-    -- Expired items are found through their lease row, which must not end later than any of its
-    -- items: a lease made shorter than before moves the row's end back with it.
-    IF FOUND THEN
-        UPDATE m10_recovery.work_leases
-           SET lease_until = v_expires
-         WHERE id = v_lease_id AND lease_until > v_expires;
-    END IF;
+    RETURNING available_at INTO v_expires;
     -- A completed item is deleted: an id the sequence issued gets NULL ("stop"), like a lost lease.
     IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM m10_recovery.work_queue WHERE id = p_work_id)
        AND NOT p_work_id BETWEEN 1 AND coalesce(pg_sequence_last_value('m10_recovery.work_queue_id_seq'), 0) THEN

@@ -25,7 +25,6 @@ BEGIN
            processed_at  = CASE WHEN s.exhausted THEN v_now END,
            claimed_at    = CASE WHEN s.exhausted THEN w.claimed_at END,
            claimed_by    = CASE WHEN s.exhausted THEN w.claimed_by END,
-           lease_id      = NULL,
            available_at  = v_now,
            error_message = format('released after stalling on attempt %s of %s (worker %s)',
                                   w.attempts, w.max_attempts, w.claimed_by)

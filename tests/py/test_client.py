@@ -44,16 +44,10 @@ def _expire_lease(url: str, work_id: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(
             "UPDATE m10_recovery.work_queue SET available_at = now() - interval '1 second'"
-            " WHERE id = %s AND state = 'claimed' RETURNING lease_id",
+            " WHERE id = %s AND state = 'claimed'",
             (work_id,),
         )
         assert cur.rowcount == 1, f"item {work_id} is not claimed"
-        # Its batch's lease row ends no later than its items (what extend_work_lease keeps true).
-        conn.execute(
-            "UPDATE m10_recovery.work_leases SET lease_until = now() - interval '1 second'"
-            " WHERE id = %s AND lease_until > now() - interval '1 second'",
-            cur.fetchone(),
-        )
 
 
 # --- round trips -------------------------------------------------------------------------------
