@@ -349,16 +349,22 @@ BEGIN
                    WITH ORDINALITY AS t(cand, status, cnt, work, sig, ver, tmpl, input, src, key, prov, ord)
              WHERE t.cand IS NOT NULL
              ORDER BY t.ord;
-            PERFORM m10_recovery.publish_outbox(
+            -- One INSERT for the batch's new candidates, in input order.
+            PERFORM m10_recovery.publish_outbox_batch(
                         'recovery.candidate.created',
-                        jsonb_build_object('candidate_id', t.cand, 'failure_match_id', t.fmid,
-                                           'error_signature', t.sig, 'error_code', t.input->>'error_code',
-                                           'source', t.src),
-                        'candidate', t.cand::text, v_now)
-               FROM unnest(r_cand, r_status, r_seq, a_fmid, a_sig, a_input, a_source) WITH ORDINALITY
-                    AS t(cand, status, seq, fmid, sig, input, src, ord)
-              WHERE t.status = 'accepted' AND t.seq = 1
-              ORDER BY t.ord;
+                        ARRAY(SELECT jsonb_build_object('candidate_id', t.cand, 'failure_match_id', t.fmid,
+                                                        'error_signature', t.sig,
+                                                        'error_code', t.input->>'error_code', 'source', t.src)
+                                FROM unnest(r_cand, r_status, r_seq, a_fmid, a_sig, a_input, a_source)
+                                     WITH ORDINALITY AS t(cand, status, seq, fmid, sig, input, src, ord)
+                               WHERE t.status = 'accepted' AND t.seq = 1
+                               ORDER BY t.ord),
+                        'candidate',
+                        ARRAY(SELECT t.cand::text
+                                FROM unnest(r_cand, r_status, r_seq) WITH ORDINALITY AS t(cand, status, seq, ord)
+                               WHERE t.status = 'accepted' AND t.seq = 1
+                               ORDER BY t.ord),
+                        v_now);
             EXIT;
         EXCEPTION WHEN SQLSTATE 'M1I01' THEN
             IF v_tries >= 10 THEN

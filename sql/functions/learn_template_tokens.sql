@@ -79,7 +79,9 @@ BEGIN
     END IF;
     IF FOUND THEN
         v_action := 'matched';
-        v_score := m10_recovery.template_similarity(v_t.tokens, v_tokens);
+        -- A template equal to the message is similarity 1 without comparing it token by token.
+        v_score := CASE WHEN v_t.template = v_text THEN 1
+                        ELSE m10_recovery.template_similarity(v_t.tokens, v_tokens) END;
     ELSE
         SELECT (s.value #>> '{}')::real INTO v_threshold
           FROM m10_recovery.settings s WHERE s.key = 'template_similarity_threshold';

@@ -24,22 +24,22 @@ AS $$
 -- now stays described: templates only widen.)
 #variable_conflict use_column
 DECLARE
+    -- The token array of each message as an array literal: one text[] per element, built in one
+    -- statement (appending to a growing jsonb copied it every time).
     v_tokens text[];
-    v_all    jsonb := '[]';
 BEGIN
     IF cardinality(p_error_codes) IS DISTINCT FROM cardinality(p_messages) THEN
         RAISE EXCEPTION 'p_error_codes and p_messages must be arrays of one length, got % and %',
                         coalesce(cardinality(p_error_codes)::text, 'NULL'), coalesce(cardinality(p_messages)::text, 'NULL')
             USING ERRCODE = '22023';
     END IF;
-    FOR i IN 1 .. coalesce(cardinality(p_messages), 0) LOOP
-        v_tokens := m10_recovery.template_tokens(m10_recovery.normalize_message(coalesce(p_messages[i], '')));
-        v_all := v_all || jsonb_build_array(to_jsonb(v_tokens));
-    END LOOP;
+    v_tokens := ARRAY(SELECT m10_recovery.template_tokens(m10_recovery.normalize_message(coalesce(u.m, '')))::text
+                        FROM unnest(p_messages) WITH ORDINALITY AS u(m, i)
+                       ORDER BY u.i);
+    -- Repeats of one message are the norm in a batch: each distinct token array is checked once.
     PERFORM pg_advisory_xact_lock(k.key)
        FROM (SELECT DISTINCT m10_recovery.template_lock_key(m10_recovery.template_shape(e.tokens)) AS key
-               FROM (SELECT ARRAY(SELECT jsonb_array_elements_text(a.value)) AS tokens
-                       FROM jsonb_array_elements(v_all) AS a) e
+               FROM (SELECT DISTINCT d.lit::text[] AS tokens FROM unnest(v_tokens) AS d(lit)) e
               WHERE NOT EXISTS (
                         SELECT 1 FROM m10_recovery.message_templates t
                          WHERE t.shape_key = m10_recovery.template_shape(e.tokens)
@@ -50,7 +50,7 @@ BEGIN
         RETURN QUERY
         SELECT i, l.*
           FROM m10_recovery.learn_template_tokens(
-                   p_error_codes[i], ARRAY(SELECT jsonb_array_elements_text(v_all->(i - 1))), p_now) AS l;
+                   p_error_codes[i], v_tokens[i]::text[], p_now) AS l;
     END LOOP;
 END
 $$;

@@ -27,6 +27,36 @@ SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox('log.x', jsonb_build
 SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox('log.x', '{}', ' ', '1')$$, '22023');
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.outbox), 0::bigint, 'nothing written');
 
+-- test: publish_outbox_batch inserts one event per payload, in order, in one call
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.publish_outbox_batch(
+                        'webhook.order.paid', ARRAY['{"order": 1}', '{"order": 2}', '{"order": 3}']::jsonb[], 'order',
+                        ARRAY['1', '2', '3'], p_now => '2026-01-01 00:00:00+00')), 3::bigint, 'three ids');
+SELECT m10_test.is((SELECT array_agg(payload->>'order' || '=' || aggregate_id ORDER BY id) FROM m10_recovery.outbox),
+                   ARRAY['1=1', '2=2', '3=3'], 'in input order, each with its aggregate id');
+SELECT m10_test.is((SELECT count(DISTINCT event_id) FROM m10_recovery.outbox
+                     WHERE next_retry_at = '2026-01-01 00:00:00+00' AND processed_at IS NULL), 3::bigint,
+                   'due now, each with its own event_id');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.publish_outbox_batch('webhook.order.paid', '{}'::jsonb[])), 0::bigint,
+                   'an empty batch publishes nothing');
+
+-- test: publish_outbox_batch names the first bad element and writes nothing
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('Bad Type', ARRAY['{}']::jsonb[])$$, '22023',
+                       'p_event_type must be%');
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('a.b', ARRAY['{}', '[1]', 'null']::jsonb[])$$, '22023',
+                       'p_payloads[2] must be a JSON object%');
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('a.b', ARRAY['{}', NULL]::jsonb[])$$, '22023',
+                       'p_payloads[2]%');
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('a.b', ARRAY['{}', '{}']::jsonb[], 'x', ARRAY['1'])$$,
+                       '22023', 'p_aggregate_ids must be NULL or as long as p_payloads, got 1 and 2');
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('a.b', ARRAY['{}']::jsonb[], 'x', ARRAY[' '])$$,
+                       '22023', 'p_payloads[1]%p_aggregate_ids[1]%');
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('a.b', ARRAY['{}']::jsonb[], ' ')$$,
+                       '22023', 'p_aggregate_type must be%');
+SELECT m10_test.throws($$SELECT m10_recovery.publish_outbox_batch('a.b',
+                          ARRAY['{}', jsonb_build_object('big', repeat(md5(g::text), 40000))]::jsonb[])
+                          FROM generate_series(1, 1) g$$, '22023', 'p_payloads[2]%1 MiB%');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.outbox), 0::bigint, 'nothing written');
+
 -- test: a rolled-back transaction publishes nothing
 SAVEPOINT before_publish;
 SELECT m10_recovery.publish_outbox('log.x', '{}');
