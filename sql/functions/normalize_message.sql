@@ -108,7 +108,8 @@ BEGIN
             '<NUM>', 'g');
     END IF;
 
-    IF v ~ '[0-9]' THEN
+    -- Eight colon-separated groups can be an IPv6 address of hex letters only, handled in here too.
+    IF v ~ '[0-9]' OR length(v) - length(replace(v, ':', '')) >= 7 THEN
         -- Generated id: a word of 10 or more letters and digits with at least two separate runs
         -- of digits (aB3dE5fG7h, jA9J1dQ7016560): base-62 keys, queue ids, tokens. A word with one
         -- run (Win32Exception, Slf4jLogger) keeps its letters; its digits become <NUM> below.
@@ -148,15 +149,15 @@ BEGIN
             || '|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?'
             || ')(?:Z| ?[+-][0-9]{2}:?[0-9]{2})?(?![A-Za-z0-9]|[:.][0-9])',
             '<TS>', 'g');
-        -- IPv6 address, as a host: a run of hex digits and colons holding a digit, with eight
-        -- groups or '::', optionally ending in an IPv4 address (2001:db8:0:0:0:0:2:1, fe80::1, ::1,
-        -- ::ffff:10.0.0.1); a single ':' after it is punctuation. The digit keeps scopes such as
-        -- Foo::Bar or add::dec text. After the times, which never start after ':', so
+        -- IPv6 address, as a host: eight groups of hex digits, or a run of hex digits and colons
+        -- with '::' holding a digit, optionally ending in an IPv4 address (2001:db8:0:0:0:0:2:1,
+        -- febf:ffff:ffff:ffff:ffff:ffff:ffff:fffa, fe80::1, ::1, ::ffff:10.0.0.1); a single ':' after
+        -- it is punctuation. The digit keeps scopes such as Foo::Bar or add::dec text. After the times, which never start after ':', so
         -- 2001:db8::12:34 stays one address.
         IF strpos(v, '::') > 0 OR length(v) - length(replace(v, ':', '')) >= 7 THEN
             v := regexp_replace(v,
-                '(?<![A-Za-z0-9:.])(?=[0-9A-Fa-f:]*[0-9])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}'
-                || '|(?=[0-9A-Fa-f:]*::)(?:[0-9A-Fa-f]*:)+(?:[0-9A-Fa-f]+(?:(?:\.[0-9]{1,3}){3})?|:))'
+                '(?<![A-Za-z0-9:.])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}'
+                || '|(?=[0-9A-Fa-f:]*[0-9])(?=[0-9A-Fa-f:]*::)(?:[0-9A-Fa-f]*:)+(?:[0-9A-Fa-f]+(?:(?:\.[0-9]{1,3}){3})?|:))'
                 || '(?![A-Za-z0-9]|:[0-9A-Fa-f:]|\.[0-9])',
                 '<HOST>', 'g');
         END IF;

@@ -51,7 +51,7 @@ SELECT m10_test.is(m10_recovery.normalize_message('peer 2001:db8::12:34 left'), 
 SELECT m10_test.is(m10_recovery.normalize_message('to ::ffff:10.0.0.1 or fe80::1: refused'),
                    'to <HOST> or <HOST>: refused', 'IPv4-mapped; a colon after an address is punctuation');
 SELECT m10_test.is(m10_recovery.normalize_message('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff and 1:2:3:4:5:6:7:8'),
-                   'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff and <HOST>', 'an address needs a digit (a known limit)');
+                   '<HOST> and <HOST>', 'eight groups are an address even without a decimal digit');
 SELECT m10_test.is(m10_recovery.normalize_message('GET http://[::1]:8080/x ok'), 'GET <URL> ok', 'URL with an IPv6 host');
 SELECT m10_test.is(m10_recovery.normalize_message('std::vector and Foo::Bar and add::dec'),
                    'std::vector and Foo::Bar and add::dec', 'scopes are not addresses');
@@ -252,3 +252,13 @@ SELECT m10_test.is(m10_recovery.normalize_message('hash 12345678b'), 'hash <NUM>
 SELECT m10_test.is(m10_recovery.normalize_message('hash 1234567ab'), 'hash <NUM>', 'hex with two letters');
 SELECT m10_test.is(m10_recovery.normalize_message('attempt 1000000B'),
                    m10_recovery.normalize_message('attempt 0 GB'), 'same slot, same template');
+
+-- test: an IPv6 address of hex letters only is a host, with or without other digits in the message
+SELECT m10_test.is(m10_recovery.normalize_message('worker febf:ffff:ffff:ffff:ffff:ffff:ffff:fffa failed after 1h2m'),
+                   'worker <HOST> failed after <DUR>', 'found by a property test');
+SELECT m10_test.is(m10_recovery.normalize_message('peer abcd:ef01:abcd:abcd:abcd:abcd:abcd:abcd gone'),
+                   'peer <HOST> gone', 'eight groups');
+SELECT m10_test.is(m10_recovery.normalize_message('peer abcd:efab:abcd:abcd:abcd:abcd:abcd:abcd gone'),
+                   'peer <HOST> gone', 'eight groups, no digit anywhere in the message');
+SELECT m10_test.is(m10_recovery.normalize_message('call Foo::Bar and add::dec'), 'call Foo::Bar and add::dec',
+                   'scopes stay text');
