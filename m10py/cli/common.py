@@ -97,3 +97,14 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)
+
+
+def payload_option(text: str) -> dict[str, Any]:
+    """The JSON object given to --payload, or a usage error naming the option."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter("--payload must be a JSON object")
+    return value

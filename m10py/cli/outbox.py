@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from dataclasses import replace
-from typing import Any
 
 import typer
 
-from m10py.cli.common import JSON_OPTION, client, console, print_json, print_table, state
+from m10py.cli.common import JSON_OPTION, client, console, payload_option, print_json, print_table, state
 from m10py.config import OutboxSettings
 from m10py.locks import DistributedLock
 from m10py.outbox import OutboxProcessor
@@ -105,7 +103,7 @@ def publish(
 ) -> None:
     """Publish one event (committed at once; from code, publish inside your own transaction)."""
     with client(ctx) as c:
-        outbox_id = c.publish_outbox(event_type, _json_object(payload))
+        outbox_id = c.publish_outbox(event_type, payload_option(payload))
     if as_json:
         print_json({"outbox_id": outbox_id})
     else:
@@ -172,13 +170,3 @@ def replay(
         print_json({"replayed": count})
     else:
         console.print(f"replayed {count} dead letter(s)")
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--payload must be a JSON object")
-    return value

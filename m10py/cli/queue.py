@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 
-from m10py.cli.common import JSON_OPTION, client, console, print_json, print_table
+from m10py.cli.common import JSON_OPTION, client, console, payload_option, print_json, print_table
 
 app = typer.Typer(help="Inspect and operate the durable work queue.", no_args_is_help=True)
 
@@ -64,7 +63,7 @@ def enqueue(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Enqueue one work item."""
-    body = _json_object(payload)
+    body = payload_option(payload)
     with client(ctx) as c:
         work_id = c.enqueue_work(
             candidate_id=candidate_id, method=method, payload=body, priority=priority, delay_seconds=delay
@@ -144,13 +143,3 @@ def requeue_dead(
         print_json({"requeued": count})
     else:
         console.print(f"requeued {count} dead item(s)")
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--payload must be a JSON object")
-    return value
