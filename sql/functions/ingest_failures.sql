@@ -217,7 +217,11 @@ BEGIN
                 SELECT e.*, p.candidate_id AS prior_cand, p.status AS prior_status, p.payload_sha256 AS prior_hash,
                        CASE WHEN e.key IS NOT NULL THEN min(e.ord) OVER (PARTITION BY e.key) END AS key_first
                   FROM el e
-                  LEFT JOIN m10_recovery.ingest_requests p ON p.idempotency_key = e.key
+                  -- LATERAL: one primary-key probe per keyed element; a join could be planned as a
+                  -- scan of every key ever recorded, on every batch.
+                  LEFT JOIN LATERAL (SELECT r.candidate_id, r.status, r.payload_sha256
+                                       FROM m10_recovery.ingest_requests r
+                                      WHERE e.key IS NOT NULL AND r.idempotency_key = e.key) p ON true
             ),
             app AS (
                 SELECT c.*, row_number() OVER w AS seq, count(*) OVER (PARTITION BY c.fmid, c.sig) AS n

@@ -41,15 +41,18 @@ BEGIN
        FROM (SELECT DISTINCT m10_recovery.template_lock_key(m10_recovery.template_shape(e.tokens)) AS key
                FROM (SELECT DISTINCT d.lit::text[] AS tokens FROM unnest(v_tokens) AS d(lit)) e
               -- A template equal to the tokens (one index probe) is tried before the scan of the shape;
-              -- OR evaluates its arms in order.
+              -- OR evaluates its arms in order. LIMIT 1 keeps each arm a probe per shape: without it
+              -- the planner may hash every template of the store, on every batch.
               WHERE NOT (EXISTS (SELECT 1 FROM m10_recovery.message_templates t
                                   WHERE md5(t.template) = md5(array_to_string(e.tokens, ' '))
-                                    AND t.template = array_to_string(e.tokens, ' '))
+                                    AND t.template = array_to_string(e.tokens, ' ')
+                                  LIMIT 1)
                          OR EXISTS (
                         SELECT 1 FROM m10_recovery.message_templates t
                          WHERE t.shape_key = m10_recovery.template_shape(e.tokens)
                            AND NOT EXISTS (SELECT 1 FROM unnest(t.tokens, e.tokens) AS u(a, b)
-                                            WHERE u.a <> u.b AND u.a <> '<*>')))
+                                            WHERE u.a <> u.b AND u.a <> '<*>')
+                         LIMIT 1))
               ORDER BY 1) k;
     FOR i IN 1 .. coalesce(cardinality(p_messages), 0) LOOP
         RETURN QUERY

@@ -140,20 +140,23 @@ BEGIN
         -- 45/12/31 and 03-06-2005 (the middle group up to 31, so 82-68-222 is no date) with an
         -- optional time; a time of day alone, 15:16:01.5 or 15:16 (not after ':' or '.', so 1:2,
         -- :8080 and file.py:12:34 are numbers).
-        v := regexp_replace(v,
-            '(?<![A-Za-z0-9:.])(?:'
-            || '[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}'
-            ||   '(?:[T _:-]?[0-9]{1,2}[:.][0-9]{2}[:.][0-9]{2}(?:[.,][0-9]+)?)?'
-            || '|[0-9]{1,2}[-/](?:[0-2]?[0-9]|3[01])[-/](?:[0-9]{4}|[0-9]{2})'
-            ||   '(?:[ T:][0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?)?'
-            || '|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?'
-            || ')(?:Z| ?[+-][0-9]{2}:?[0-9]{2})?(?![A-Za-z0-9]|[:.][0-9])',
-            '<TS>', 'g');
+        -- (Guard: every form holds a digit, a separator and a digit in a row.)
+        IF v ~ '[0-9][-/.:][0-9]' THEN
+            v := regexp_replace(v,
+                '(?<![A-Za-z0-9:.])(?:'
+                || '[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}'
+                ||   '(?:[T _:-]?[0-9]{1,2}[:.][0-9]{2}[:.][0-9]{2}(?:[.,][0-9]+)?)?'
+                || '|[0-9]{1,2}[-/](?:[0-2]?[0-9]|3[01])[-/](?:[0-9]{4}|[0-9]{2})'
+                ||   '(?:[ T:][0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?)?'
+                || '|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?'
+                || ')(?:Z| ?[+-][0-9]{2}:?[0-9]{2})?(?![A-Za-z0-9]|[:.][0-9])',
+                '<TS>', 'g');
+        END IF;
         -- IPv6 address, as a host: eight groups of hex digits, or a run of hex digits and colons
         -- with '::' holding a digit, optionally ending in an IPv4 address (2001:db8:0:0:0:0:2:1,
         -- febf:ffff:ffff:ffff:ffff:ffff:ffff:fffa, fe80::1, ::1, ::ffff:10.0.0.1); a single ':' after
-        -- it is punctuation. The digit keeps scopes such as Foo::Bar or add::dec text. After the times, which never start after ':', so
-        -- 2001:db8::12:34 stays one address.
+        -- it is punctuation. The digit keeps scopes such as Foo::Bar or add::dec text. After the
+        -- times, which never start after ':', so 2001:db8::12:34 stays one address.
         IF strpos(v, '::') > 0 OR length(v) - length(replace(v, ':', '')) >= 7 THEN
             v := regexp_replace(v,
                 '(?<![A-Za-z0-9:.])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}'
@@ -162,7 +165,9 @@ BEGIN
                 '<HOST>', 'g');
         END IF;
         -- IPv4 address, as a host; a port stays apart (<HOST>:<NUM>, as after a host name).
-        v := regexp_replace(v, '(?<![A-Za-z0-9.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?!\.?[0-9])', '<HOST>', 'g');
+        IF strpos(v, '.') > 0 THEN
+            v := regexp_replace(v, '(?<![A-Za-z0-9.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?!\.?[0-9])', '<HOST>', 'g');
+        END IF;
         -- Duration: a number and a unit of time (5ms, 1.5 s, 2 minutes, 1h30m). (Guard, shared with
         -- the sizes: a digit, perhaps a space, then the first letter of a unit.)
         v_unit := v ~ '[0-9] ?[numshdKMGTPEkgtpeBb]';

@@ -29,7 +29,7 @@ BEGIN
     FOREACH v_tok IN ARRAY string_to_array(p_template, ' ') LOOP
         IF v_tok IN ('()', '[]', '{}', '""', '''''') THEN
             v_tok := '<*>';
-        ELSIF v_tok ~ '<[A-Z]+>' THEN
+        ELSIF strpos(v_tok, '<') > 0 AND v_tok ~ '<[A-Z]+>' THEN  -- strpos first: most tokens are words
             v_name := substring(v_tok FROM '^(?:[A-Za-z_][A-Za-z0-9_.-]*=|[A-Za-z_][A-Za-z0-9_-]*:)(?=.)');
             v_tok := coalesce(v_name, '') || '<*>';
         END IF;
