@@ -27,6 +27,14 @@ DECLARE
     -- The token array of each message as an array literal: one text[] per element, built in one
     -- statement (appending to a growing jsonb copied it every time).
     v_tokens text[];
+    -- Repeats: a 'matched' result depends only on the store, the code and the tokens, so while no
+    -- template has been created or merged since, a repeat of an element reuses its result.
+    v_first  integer[];  -- per element: the first element of the batch with the same code and tokens
+    v_memo   jsonb[];    -- per first element: its latest 'matched' result
+    v_memo_at integer[]; -- per first element: the store changes (v_changes) when that was computed
+    v_changes integer := 0;
+    v_f      integer;
+    v_row    record;
 BEGIN
     IF cardinality(p_error_codes) IS DISTINCT FROM cardinality(p_messages) THEN
         RAISE EXCEPTION 'p_error_codes and p_messages must be arrays of one length, got % and %',
@@ -54,11 +62,32 @@ BEGIN
                                             WHERE u.a <> u.b AND u.a <> '<*>')
                          LIMIT 1))
               ORDER BY 1) k;
+    v_first := ARRAY(SELECT min(u.i) OVER (PARTITION BY upper(btrim(coalesce(c.code, ''))), u.t)::integer
+                       FROM unnest(v_tokens) WITH ORDINALITY AS u(t, i)
+                       JOIN unnest(p_error_codes) WITH ORDINALITY AS c(code, i) ON c.i = u.i
+                      ORDER BY u.i);
     FOR i IN 1 .. coalesce(cardinality(p_messages), 0) LOOP
+        v_f := v_first[i];
+        IF v_f < i AND v_memo_at[v_f] = v_changes THEN
+            RETURN QUERY
+            SELECT i, m.*
+              FROM jsonb_to_record(v_memo[v_f]) AS m(
+                       error_signature text, template_id bigint, template_key text, template text,
+                       template_version integer, action text, similarity real, variable_positions integer[],
+                       merge_id bigint, provenance jsonb);
+            CONTINUE;
+        END IF;
+        SELECT * INTO v_row FROM m10_recovery.learn_template_tokens(p_error_codes[i], v_tokens[i]::text[], p_now);
+        IF v_row.action = 'matched' THEN
+            v_memo[v_f] := to_jsonb(v_row);
+            v_memo_at[v_f] := v_changes;
+        ELSE
+            v_changes := v_changes + 1;
+        END IF;
         RETURN QUERY
-        SELECT i, l.*
-          FROM m10_recovery.learn_template_tokens(
-                   p_error_codes[i], v_tokens[i]::text[], p_now) AS l;
+        SELECT i, v_row.error_signature, v_row.template_id, v_row.template_key, v_row.template,
+               v_row.template_version, v_row.action, v_row.similarity, v_row.variable_positions,
+               v_row.merge_id, v_row.provenance;
     END LOOP;
 END
 $$;

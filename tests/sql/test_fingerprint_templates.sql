@@ -107,6 +107,33 @@ SELECT m10_test.throws($$SELECT * FROM m10_recovery.learn_templates(ARRAY['E'], 
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.learn_template_tokens('E', NULL)$$, '22023', '%p_tokens%');
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.learn_templates('{}', '{}')), 0::bigint, 'empty arrays');
 
+-- test: learn_templates gives a repeat what learning it again would, across merges in between
+SELECT m10_test.is((SELECT jsonb_agg(jsonb_build_array(ordinal, action, template, template_version, similarity,
+                                                        merge_id IS NULL) ORDER BY ordinal)
+                      FROM m10_recovery.learn_templates(ARRAY['E', 'E', 'E', 'E', 'E', 'F', ' e '],
+                               ARRAY['session closed for alice', 'session closed for alice', 'session closed for bob',
+                                     'session closed for alice', 'session closed for bob', 'session closed for alice',
+                                     'session closed for alice'])),
+                   '[[1, "created", "session closed for alice", 1, 1, false],
+                     [2, "matched", "session closed for alice", 1, 1, true],
+                     [3, "merged", "session closed for <*>", 2, 0.75, false],
+                     [4, "matched", "session closed for <*>", 2, 0.75, true],
+                     [5, "matched", "session closed for <*>", 2, 0.75, true],
+                     [6, "matched", "session closed for <*>", 2, 0.75, true],
+                     [7, "matched", "session closed for <*>", 2, 0.75, true]]'::jsonb,
+                   'a repeat after a merge is learned again; repeats with no change in between reuse the match');
+SELECT m10_test.is((SELECT count(DISTINCT error_signature)
+                      FROM m10_recovery.learn_templates(ARRAY['E', 'F', ' e ', 'E'],
+                               ARRAY['session closed for carol', 'session closed for carol',
+                                     'session closed for carol', 'session closed for dave'])),
+                   2::bigint, 'the code is part of the signature; a code is trimmed and upper-cased');
+SELECT m10_test.is((SELECT array_agg(error_signature ORDER BY ordinal)
+                      FROM m10_recovery.learn_templates(ARRAY['E', 'E'],
+                               ARRAY['session closed for erin', 'session closed for erin'])),
+                   (SELECT array_agg(l.error_signature)
+                      FROM generate_series(1, 2), LATERAL m10_recovery.learn_template('E', 'session closed for erin') AS l),
+                   'the same signatures as one by one');
+
 -- test: ingest links the candidate to its template and explains the grouping
 SELECT count(*) FROM m10_recovery.ingest_failure('00000000-0000-4000-8000-000000000001',
                                                  '{"error_type": "E", "raw": "worker alpha lost its lease"}');
