@@ -36,7 +36,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
 class RedisProcess:
     """A redis-server (or, with sentinel_of, a sentinel) on a loopback port, without persistence."""
 
-    def __init__(self, port: int | None = None, *, extra: list[str] | None = None, sentinel: str | None = None):
+    def __init__(
+        self, port: int | None = None, *, extra: list[str] | None = None, sentinel: str | None = None
+    ):
         assert REDIS_SERVER is not None
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="m10-redis-"))
@@ -51,8 +53,20 @@ class RedisProcess:
             conf.write_text(self.sentinel)
             args = [REDIS_SERVER, str(conf), "--sentinel", "--port", str(self.port), "--dir", str(self.dir)]
         else:
-            args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", str(self.dir), *self.extra]
+            args = [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                *self.extra,
+            ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self._answers, 10, f"redis on port {self.port}")
         return self
@@ -96,8 +110,12 @@ def _main() -> None:
     consumer, batch_size = sys.argv[1], int(sys.argv[2])
     pool = create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=2)
     worker = StreamWorker(
-        M10Client(pool), redis_client(os.environ["REDIS_URL"], timeout=5), StreamSettings.from_env(),
-        consumer=consumer, batch_size=batch_size, block_ms=100,
+        M10Client(pool),
+        redis_client(os.environ["REDIS_URL"], timeout=5),
+        StreamSettings.from_env(),
+        consumer=consumer,
+        batch_size=batch_size,
+        block_ms=100,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

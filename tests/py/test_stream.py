@@ -86,7 +86,9 @@ def sql(client: M10Client, query: str, *params: Any) -> Any:
 def ingest(client: M10Client, n: int, tag: str = "E") -> list[IngestResult]:
     """n failures of n distinct candidates, each with a new work item."""
     results = [
-        client.ingest_failure(uuid.uuid4(), {"error_type": f"{tag}{i}_{uuid.uuid4().hex[:6]}", "message": "x"})
+        client.ingest_failure(
+            uuid.uuid4(), {"error_type": f"{tag}{i}_{uuid.uuid4().hex[:6]}", "message": "x"}
+        )
         for i in range(n)
     ]
     assert all(r.work_id is not None for r in results)
@@ -94,7 +96,9 @@ def ingest(client: M10Client, n: int, tag: str = "E") -> list[IngestResult]:
 
 
 def evaluations(client: M10Client) -> int:
-    return int(sql(client, "SELECT count(*) FROM m10_recovery.suggestion_provenance WHERE event = 'evaluated'"))
+    return int(
+        sql(client, "SELECT count(*) FROM m10_recovery.suggestion_provenance WHERE event = 'evaluated'")
+    )
 
 
 def evaluated_twice(client: M10Client) -> int:
@@ -127,7 +131,9 @@ class Running:
 
 
 def drained(client: M10Client, expected: int, timeout: float = 30) -> None:
-    wait_until(lambda: queued(client) == 0 and evaluations(client) >= expected, timeout, "the backlog to drain")
+    wait_until(
+        lambda: queued(client) == 0 and evaluations(client) >= expected, timeout, "the backlog to drain"
+    )
 
 
 # --- dispatch ------------------------------------------------------------------------------------
@@ -139,14 +145,19 @@ def test_ingest_dispatches_and_two_workers_evaluate_each_item_once(
     client.stream = StreamPublisher(shared_redis, settings)
     results = ingest(client, 40)
     assert shared_redis.xlen(settings.stream_key) == 40
-    workers = [Running(StreamWorker(client, shared_redis, settings, batch_size=7, block_ms=50)) for _ in range(2)]
+    workers = [
+        Running(StreamWorker(client, shared_redis, settings, batch_size=7, block_ms=50)) for _ in range(2)
+    ]
     try:
         drained(client, 40)
     finally:
         for w in workers:
             w.close()
     stats = [w.worker.stats for w in workers]
-    print(f"ingested {len(results)}, evaluated {evaluations(client)} ({[s.evaluated for s in stats]} per worker)")
+    print(
+        f"ingested {len(results)}, evaluated {evaluations(client)} "
+        f"({[s.evaluated for s in stats]} per worker)"
+    )
     assert evaluations(client) == 40 and evaluated_twice(client) == 0
     assert sum(s.acknowledged for s in stats) == 40
     assert shared_redis.xpending(settings.stream_key, settings.group)["pending"] == 0
@@ -161,8 +172,9 @@ def test_consumer_first_finishes_its_own_pending_entries(
     ingest(client, 5)
     # A previous life of consumer "fixed" read the entries and died before evaluating them.
     shared_redis.xreadgroup(settings.group, "fixed", {settings.stream_key: ">"}, count=5)
-    worker = StreamWorker(client, shared_redis, dataclasses.replace(settings, claim_idle_ms=3_600_000),
-                          consumer="fixed")
+    worker = StreamWorker(
+        client, shared_redis, dataclasses.replace(settings, claim_idle_ms=3_600_000), consumer="fixed"
+    )
     worker.run(threading.Event(), once=True)
     print(f"pending entries of the consumer finished on restart: {worker.stats.acknowledged}")
     assert worker.stats.acknowledged == 5 and worker.stats.reclaimed == 0
@@ -184,14 +196,17 @@ def test_poison_is_dead_lettered_after_exactly_max_deliveries_and_replay_evaluat
         wait_until(lambda: shared_redis.xlen(settings.dead_letter_stream) == 1, 30, "the dead letter")
         stats = run.worker.stats
         assert stats.failed == settings.max_reclaim_attempts == 3  # one failed evaluation per delivery
-        (dead_id, dead), = shared_redis.xrange(settings.dead_letter_stream)
+        ((dead_id, dead),) = shared_redis.xrange(settings.dead_letter_stream)
         assert dead["orig_work_id"] == str(bad.work_id)
         assert dead["orig_candidate_id"] == str(bad.candidate_id)
         assert dead["deliveries"] == "3" and "delivered 3 times" in dead["reason"]
         assert dead["consumer"] == run.worker.consumer and dead["orig_id"]
         assert "poisoned candidate" in dead["last_error"]
-        state, error = client.work_item_states([bad.work_id])[bad.work_id], sql(  # type: ignore[index]
-            client, "SELECT error_message FROM m10_recovery.work_queue WHERE id = %s", bad.work_id
+        state, error = (
+            client.work_item_states([bad.work_id])[bad.work_id],
+            sql(  # type: ignore[index]
+                client, "SELECT error_message FROM m10_recovery.work_queue WHERE id = %s", bad.work_id
+            ),
         )
         assert state == "dead" and error.startswith("dead-lettered: delivered 3 times")
         assert evaluations(client) == 4  # the four healthy items, once each
@@ -229,7 +244,7 @@ def test_replay_errors_and_malformed_entries(
     shared_redis.xadd(settings.stream_key, {"junk": "\x00 not json"})
     worker = StreamWorker(client, shared_redis, settings)
     worker.run(threading.Event(), once=True)
-    (dead_id, dead), = shared_redis.xrange(settings.dead_letter_stream)
+    ((dead_id, dead),) = shared_redis.xrange(settings.dead_letter_stream)
     print(f"malformed entries dead-lettered: {worker.stats.dead_lettered}")
     assert dead["reason"] == "malformed entry: no work_id" and dead["orig_junk"] == "\x00 not json"
     with pytest.raises(InvalidArgument, match="names no work item"):
@@ -240,30 +255,43 @@ def test_replay_errors_and_malformed_entries(
 
 
 def test_worker_killed_mid_batch_is_reclaimed_and_each_item_evaluated_once(
-    client: M10Client, shared_redis: redis.Redis, settings: StreamSettings, poison: None, fresh_db_url: str,
+    client: M10Client,
+    shared_redis: redis.Redis,
+    settings: StreamSettings,
+    poison: None,
+    fresh_db_url: str,
     redis_url: str,
 ) -> None:
     sql(client, "INSERT INTO public.slow VALUES (0.05) RETURNING 1")  # a batch of 10 takes 0.5 s
     client.stream = StreamPublisher(shared_redis, settings)
     ingest(client, 30)
     env = {
-        "DATABASE_URL": fresh_db_url, "REDIS_URL": redis_url, "M10_STREAM_KEY": settings.stream_key,
-        "M10_CONSUMER_GROUP": settings.group, "M10_DEAD_LETTER_STREAM": settings.dead_letter_stream,
-        "M10_CLAIM_IDLE_MS": str(settings.claim_idle_ms), "M10_STREAM_GRACE_MS": "60000",
+        "DATABASE_URL": fresh_db_url,
+        "REDIS_URL": redis_url,
+        "M10_STREAM_KEY": settings.stream_key,
+        "M10_CONSUMER_GROUP": settings.group,
+        "M10_DEAD_LETTER_STREAM": settings.dead_letter_stream,
+        "M10_CLAIM_IDLE_MS": str(settings.claim_idle_ms),
+        "M10_STREAM_GRACE_MS": "60000",
     }
     victim = worker_process(env, "victim", 10)
     try:
         wait_until(
-            lambda: any(c["name"] == "victim" and c["pending"] > 0
-                        for c in shared_redis.xinfo_consumers(settings.stream_key, settings.group)),
-            30, "the victim to hold a batch",
+            lambda: any(
+                c["name"] == "victim" and c["pending"] > 0
+                for c in shared_redis.xinfo_consumers(settings.stream_key, settings.group)
+            ),
+            30,
+            "the victim to hold a batch",
         )
         time.sleep(0.2)  # inside the batch's transaction
         victim.kill()  # SIGKILL
         victim.wait()
         held = shared_redis.xpending(settings.stream_key, settings.group)["pending"]
         before = evaluations(client)
-        run = Running(StreamWorker(client, shared_redis, dataclasses.replace(settings, grace_ms=60000), block_ms=50))
+        run = Running(
+            StreamWorker(client, shared_redis, dataclasses.replace(settings, grace_ms=60000), block_ms=50)
+        )
         try:
             drained(client, 30)
         finally:
@@ -273,8 +301,9 @@ def test_worker_killed_mid_batch_is_reclaimed_and_each_item_evaluated_once(
             victim.kill()
     stats = run.worker.stats
     print(
-        f"evaluated by the victim before SIGKILL {before}, entries it held {held}, reclaimed {stats.reclaimed}, "
-        f"evaluated after {stats.evaluated}, total {evaluations(client)} of 30, twice {evaluated_twice(client)}"
+        f"evaluated by the victim before SIGKILL {before}, entries it held {held}, "
+        f"reclaimed {stats.reclaimed}, evaluated after {stats.evaluated}, "
+        f"total {evaluations(client)} of 30, twice {evaluated_twice(client)}"
     )
     assert held > 0 and stats.reclaimed >= held
     assert evaluations(client) == 30 and evaluated_twice(client) == 0
@@ -282,7 +311,9 @@ def test_worker_killed_mid_batch_is_reclaimed_and_each_item_evaluated_once(
 
 
 @needs_redis_server
-def test_redis_killed_for_ten_seconds_during_load_loses_nothing(client: M10Client, settings: StreamSettings) -> None:
+def test_redis_killed_for_ten_seconds_during_load_loses_nothing(
+    client: M10Client, settings: StreamSettings
+) -> None:
     server = RedisProcess().start()
     try:
         client.stream = publisher = StreamPublisher(redis_client(server.url, timeout=0.25), settings)
@@ -293,8 +324,12 @@ def test_redis_killed_for_ten_seconds_during_load_loses_nothing(client: M10Clien
             if down_at is None and elapsed > 2:
                 server.kill()
                 down_at = time.monotonic()
-            if down_at is not None and server.proc is not None and server.proc.poll() is not None \
-                    and time.monotonic() - down_at >= 10:
+            if (
+                down_at is not None
+                and server.proc is not None
+                and server.proc.poll() is not None
+                and time.monotonic() - down_at >= 10
+            ):
                 server.start()  # same port, no persistence: an empty Redis
             t = time.monotonic()
             ingest(client, 1)
@@ -309,7 +344,8 @@ def test_redis_killed_for_ten_seconds_during_load_loses_nothing(client: M10Clien
     print(
         f"ingested {ingested} (XADDed {publisher.published}, not while Redis was down {publisher.failed}), "
         f"slowest ingest {slowest * 1000:.0f} ms, evaluated {evaluations(client)} (from the stream "
-        f"{stats.evaluated - stats.swept}, swept from PostgreSQL {stats.swept}), twice {evaluated_twice(client)}"
+        f"{stats.evaluated - stats.swept}, swept from PostgreSQL {stats.swept}), "
+        f"twice {evaluated_twice(client)}"
     )
     assert publisher.failed > 0 and publisher.published > 0
     assert slowest < 2  # a dead Redis costs an ingest one bounded timeout at most
@@ -333,7 +369,10 @@ def test_flushall_loses_no_work(client: M10Client, settings: StreamSettings) -> 
             run.close()
     finally:
         server.close()
-    print(f"items in the flushed stream 20, swept from PostgreSQL {worker.stats.swept}, evaluated {evaluations(client)}")
+    print(
+        f"items in the flushed stream 20, swept from PostgreSQL {worker.stats.swept}, "
+        f"evaluated {evaluations(client)}"
+    )
     assert worker.stats.swept == 20 and evaluations(client) == 20 and evaluated_twice(client) == 0
 
 
@@ -353,15 +392,17 @@ def test_xtrim_to_zero_during_processing_loses_nothing(
     stats = run.worker.stats
     print(
         f"entries trimmed {trimmed}, evaluated from the stream {stats.evaluated - stats.swept}, "
-        f"swept from PostgreSQL {stats.swept}, total {evaluations(client)} of 60, twice {evaluated_twice(client)}"
+        f"swept from PostgreSQL {stats.swept}, total {evaluations(client)} of 60, "
+        f"twice {evaluated_twice(client)}"
     )
     assert trimmed > 0 and stats.swept > 0
     assert evaluations(client) == 60 and evaluated_twice(client) == 0
 
 
 def test_dead_redis_never_fails_an_ingest(client: M10Client, settings: StreamSettings) -> None:
-    client.stream = publisher = StreamPublisher(redis_client(f"redis://127.0.0.1:{free_port()}/0", timeout=0.25),
-                                                settings)
+    client.stream = publisher = StreamPublisher(
+        redis_client(f"redis://127.0.0.1:{free_port()}/0", timeout=0.25), settings
+    )
     results = ingest(client, 3)
     claimed = client.claim_work("db-worker", 10)
     print(f"ingested {len(results)} with Redis down, claimable in PostgreSQL {len(claimed)}")
@@ -371,7 +412,11 @@ def test_dead_redis_never_fails_an_ingest(client: M10Client, settings: StreamSet
 
 def test_settings_and_urls_are_checked() -> None:
     target = parse_sentinel_url("redis+sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26380/mymaster/2")
-    assert (target.sentinels, target.service, target.db) == ([("10.0.0.1", 26379), ("10.0.0.2", 26380)], "mymaster", 2)
+    assert (target.sentinels, target.service, target.db) == (
+        [("10.0.0.1", 26379), ("10.0.0.2", 26380)],
+        "mymaster",
+        2,
+    )
     assert "s3cret" not in repr(target)
     for bad in ("redis+sentinel://host/mymaster", "redis+sentinel://h:1", "redis+sentinel://h:1/m/x"):
         with pytest.raises(ValueError, match="REDIS_URL"):
@@ -388,12 +433,19 @@ def test_settings_and_urls_are_checked() -> None:
 
 
 def test_stream_cli(
-    client: M10Client, shared_redis: redis.Redis, settings: StreamSettings, fresh_db_url: str, redis_url: str,
+    client: M10Client,
+    shared_redis: redis.Redis,
+    settings: StreamSettings,
+    fresh_db_url: str,
+    redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, value in {
-        "REDIS_URL": redis_url, "M10_STREAM_KEY": settings.stream_key, "M10_CONSUMER_GROUP": settings.group,
-        "M10_DEAD_LETTER_STREAM": settings.dead_letter_stream, "M10_CLAIM_IDLE_MS": "100",
+        "REDIS_URL": redis_url,
+        "M10_STREAM_KEY": settings.stream_key,
+        "M10_CONSUMER_GROUP": settings.group,
+        "M10_DEAD_LETTER_STREAM": settings.dead_letter_stream,
+        "M10_CLAIM_IDLE_MS": "100",
         "M10_MAX_RECLAIM_ATTEMPTS": "1",
     }.items():
         monkeypatch.setenv(name, value)
@@ -448,12 +500,17 @@ def test_sentinel_failover_mid_run_loses_nothing(client: M10Client, settings: St
     try:
         for _ in range(3):
             port = free_port()
-            sentinels.append(RedisProcess(port, sentinel=SENTINEL_CONF.format(port=port, master=master.port)).start())
+            sentinels.append(
+                RedisProcess(port, sentinel=SENTINEL_CONF.format(port=port, master=master.port)).start()
+            )
         probe = [redis.Redis(port=s.port, decode_responses=True) for s in sentinels]
         wait_until(
-            lambda: all(len(p.sentinel_slaves("mymaster")) == 2 and len(p.sentinel_sentinels("mymaster")) == 2
-                        for p in probe),
-            30, "sentinels to see two replicas and each other",
+            lambda: all(
+                len(p.sentinel_slaves("mymaster")) == 2 and len(p.sentinel_sentinels("mymaster")) == 2
+                for p in probe
+            ),
+            30,
+            "sentinels to see two replicas and each other",
         )
         url = "redis+sentinel://" + ",".join(f"127.0.0.1:{s.port}" for s in sentinels) + "/mymaster/0"
         client.stream = publisher = StreamPublisher(redis_client(url, timeout=0.25), settings)
@@ -485,8 +542,9 @@ def test_sentinel_failover_mid_run_loses_nothing(client: M10Client, settings: St
             p.close()
     print(
         f"ingested {ingested}, XADDed {publisher.published} ({publisher.failed} during the failover), master "
-        f"{master.port} -> {new_master}, entries on the new master {on_new_master}, evaluated from the stream "
-        f"after the kill {after}, swept {stats.swept}, evaluated {evaluations(client)}, twice {evaluated_twice(client)}"
+        f"{master.port} -> {new_master}, entries on the new master {on_new_master}, "
+        f"evaluated from the stream after the kill {after}, swept {stats.swept}, "
+        f"evaluated {evaluations(client)}, twice {evaluated_twice(client)}"
     )
     assert after >= 30 and on_new_master >= 30  # work continued through the new master
     assert evaluations(client) == ingested and evaluated_twice(client) == 0 and queued(client) == 0
