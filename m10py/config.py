@@ -117,6 +117,8 @@ class StreamSettings:
     grace_ms: int = 300000
     # Socket timeout of the ingest's XADD: a dead or slow Redis costs an ingest at most this.
     timeout_ms: int = 250
+    # A backlogged stream worker waits this long for a fuller batch (an idle one never waits).
+    linger_ms: int = 5
     # M10_USE_STREAM: ingest XADDs its work items (the CLI's `m10 ingest --use-stream` does too).
     publish: bool = False
 
@@ -133,6 +135,7 @@ class StreamSettings:
             dead_letter_stream=env.get("M10_DEAD_LETTER_STREAM") or d.dead_letter_stream,
             grace_ms=_number(env, "M10_STREAM_GRACE_MS", d.grace_ms, int),
             timeout_ms=_number(env, "M10_STREAM_TIMEOUT_MS", d.timeout_ms, int),
+            linger_ms=_number(env, "M10_STREAM_LINGER_MS", d.linger_ms, int),
             publish=env.get("M10_USE_STREAM", "").lower() in ("1", "true", "yes", "on"),
         )
         settings.check()
@@ -146,6 +149,7 @@ class StreamSettings:
             ("M10_MAX_RECLAIM_ATTEMPTS", self.max_reclaim_attempts, 1),
             ("M10_STREAM_GRACE_MS", self.grace_ms, 0),
             ("M10_STREAM_TIMEOUT_MS", self.timeout_ms, 1),
+            ("M10_STREAM_LINGER_MS", self.linger_ms, 0),
         ):
             if value < low:
                 raise ValueError(f"{name} must be at least {low}, got {value}")

@@ -199,11 +199,16 @@ SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.claim_work_by_ids(
     p_lease_seconds => %(lease_seconds)s::integer)
 """
 
-CLAIM_OVERDUE_WORK = f"""
-SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.claim_overdue_work(
-    p_worker_id => %(worker_id)s, p_grace_seconds => %(grace_seconds)s::double precision,
-    p_batch_size => %(batch_size)s::integer, p_lease_seconds => %(lease_seconds)s::integer,
+OVERDUE_WORK_IDS = """
+SELECT m10_recovery.overdue_work_ids(
+    p_grace_seconds => %(grace_seconds)s::double precision, p_batch_size => %(batch_size)s::integer,
     p_method => %(method)s)
+"""
+
+EVALUATE_WORK_BY_IDS = """
+SELECT work_id, candidate_id FROM m10_recovery.evaluate_work_by_ids(
+    p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[],
+    p_lease_seconds => %(lease_seconds)s::integer)
 """
 
 COMPLETE_CLAIMED_WORK = """

@@ -77,15 +77,13 @@ class StreamPublisher:
             if not self._group_ready:
                 ensure_group(self.redis, self.settings)
                 self._group_ready = True
-            with self.redis.pipeline(transaction=False) as pipe:
-                for work_id, candidate_id in items:
-                    pipe.xadd(
-                        self.settings.stream_key,
-                        entry_fields(work_id, candidate_id),  # type: ignore[arg-type]
-                        maxlen=self.settings.max_len,
-                        approximate=True,
-                    )
-                pipe.execute()
+            if len(items) == 1:  # the common case: a pipeline object costs more than the command
+                self._xadd(self.redis, *items[0])
+            else:
+                with self.redis.pipeline(transaction=False) as pipe:
+                    for work_id, candidate_id in items:
+                        self._xadd(pipe, work_id, candidate_id)
+                    pipe.execute()
         except redis.RedisError as exc:
             self.failed += len(items)
             self._group_ready = False
@@ -99,6 +97,15 @@ class StreamPublisher:
             return 0
         self.published += len(items)
         return len(items)
+
+
+    def _xadd(self, target: Any, work_id: int, candidate_id: int | None) -> None:
+        target.xadd(
+            self.settings.stream_key,
+            entry_fields(work_id, candidate_id),
+            maxlen=self.settings.max_len,
+            approximate=True,
+        )
 
 
 class StreamAdmin:

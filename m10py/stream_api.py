@@ -20,26 +20,29 @@ class StreamCalls(ClientBase):
         with self._conn(conn) as c, c.cursor(binary=True) as cur:
             return _claimed_items(cur.execute(queries.CLAIM_WORK_BY_IDS, params).fetchall())
 
-    def claim_overdue_work(
+    def overdue_work_ids(
         self,
-        worker_id: str,
         grace_seconds: float,
         batch_size: int = 10,
         *,
-        lease_seconds: int = 300,
         method: str | None = None,
         conn: Conn | None = None,
-    ) -> list[ClaimedWork]:
-        """The zero-loss sweep: expired leases, then items ready for longer than grace_seconds."""
-        params = {
-            "worker_id": worker_id,
-            "grace_seconds": grace_seconds,
-            "batch_size": batch_size,
-            "lease_seconds": lease_seconds,
-            "method": method,
-        }
-        with self._conn(conn) as c, c.cursor(binary=True) as cur:
-            return _claimed_items(cur.execute(queries.CLAIM_OVERDUE_WORK, params).fetchall())
+    ) -> list[int]:
+        """The zero-loss sweep's ids: expired leases, then items ready for longer than grace_seconds."""
+        params = {"grace_seconds": grace_seconds, "batch_size": batch_size, "method": method}
+        with self._conn(conn) as c:
+            row = c.execute(queries.OVERDUE_WORK_IDS, params).fetchone()
+        assert row is not None
+        return list(row[0])
+
+    def evaluate_work_by_ids(
+        self, worker_id: str, work_ids: Sequence[int], *, lease_seconds: int = 300, conn: Conn | None = None
+    ) -> list[tuple[int, int | None]]:
+        """Claim, evaluate and complete the claimable items of `work_ids` in one statement;
+        (work_id, candidate_id) of those done."""
+        params = {"worker_id": worker_id, "work_ids": bigint_array(work_ids), "lease_seconds": lease_seconds}
+        with self._conn(conn) as c:
+            return [(int(r[0]), r[1]) for r in c.execute(queries.EVALUATE_WORK_BY_IDS, params)]
 
     def complete_claimed_work(
         self, worker_id: str, work_ids: Sequence[int], *, conn: Conn | None = None

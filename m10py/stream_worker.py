@@ -1,9 +1,9 @@
 """`m10 worker --use-stream`: evaluate work items dispatched through the Redis stream.
 
-Per batch: XREADGROUP, then one PostgreSQL transaction claims the items by id (claim_work_by_ids:
-only still-pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK.
-Claim, evaluation and completion commit together, so an item is evaluated at most once: a consumer
-whose entry was reclaimed by another finds the item locked, completed or taken and evaluates nothing.
+Per batch: XREADGROUP, then one statement (evaluate_work_by_ids) claims the items by id (only still
+pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK. Claim,
+evaluation and completion commit together, so an item is evaluated at most once: a consumer whose
+entry was reclaimed by another finds the item locked, completed or taken and evaluates nothing.
 
 Beside the stream the worker keeps two duties:
 - reclaim: entries idle for M10_CLAIM_IDLE_MS are XCLAIMed and processed again; an entry already
@@ -27,10 +27,9 @@ import psycopg
 import redis
 
 from m10py.client import M10Client
-from m10py.client_base import Conn
 from m10py.config import StreamSettings
 from m10py.errors import M10Error
-from m10py.models import ClaimedWork, ClaimReport
+from m10py.models import ClaimReport
 from m10py.stream import ensure_group, parse_int
 from m10py.worker import default_worker_id
 
@@ -38,10 +37,6 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[str, str]]
 ERROR_BACKOFF_SECONDS = 0.5
-
-
-class LeaseLost(M10Error):
-    """An item claimed by this worker was taken over before its completion."""
 
 
 @dataclass
@@ -76,7 +71,7 @@ class StreamWorker:
         consumer: str | None = None,
         batch_size: int = 10,
         block_ms: int = 1000,
-        on_claim: Callable[[list[ClaimedWork]], None] | None = None,
+        on_claim: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.client = client
         self.redis = redis_client
@@ -105,7 +100,7 @@ class StreamWorker:
                     self._drain_own_pending(stop)
                     own_pending_done = True
                 busy = self._housekeeping(force=once)
-                entries = self._read(">", block=None if once else self.block_ms)
+                entries = self._next_batch(once)
                 if entries:
                     self.process(entries)
                 elif once and not busy:
@@ -122,15 +117,32 @@ class StreamWorker:
         log.info("stream worker %s stopped: %s", self.consumer, self.stats)
         return self.stats
 
-    def _read(self, start: str, *, block: int | None) -> list[Entry]:
+    def _read(self, start: str, *, block: int | None, count: int | None = None) -> list[Entry]:
         reply: Any = self.redis.xreadgroup(
             self.settings.group,
             self.consumer,
             {self.settings.stream_key: start},
-            count=self.batch_size,
+            count=count or self.batch_size,
             block=block,
         )
         return [(str(i), dict(f or {})) for _, entries in (reply or []) for i, f in entries]
+
+    def _next_batch(self, once: bool) -> list[Entry]:
+        """Idle: block for the first entry and process it at once (dispatch latency). Backlogged (entries
+        already waiting): linger up to M10_STREAM_LINGER_MS to fill the batch (fewer commits)."""
+        entries = self._read(">", block=None)
+        if once:
+            return entries
+        if not entries:
+            return self._read(">", block=self.block_ms)
+        if len(entries) < self.batch_size and self.settings.linger_ms:
+            entries += self._linger(len(entries))
+        return entries
+
+    def _linger(self, have: int) -> list[Entry]:
+        # One sleep and one read, not a blocking read per arriving entry: under load CPU is the limit.
+        time.sleep(self.settings.linger_ms / 1000)
+        return self._read(">", block=None, count=self.batch_size - have)
 
     def _drain_own_pending(self, stop: threading.Event) -> None:
         """Entries delivered to this consumer name before (a restart under the same --consumer)."""
@@ -223,10 +235,10 @@ class StreamWorker:
         if not work_ids:
             return set()
         try:
-            return self._claim_and_evaluate(
-                lambda conn: self.client.claim_work_by_ids(
-                    self.consumer, work_ids, lease_seconds=self.settings.lease_seconds, conn=conn
-                )
+            if self.on_claim is not None:
+                self.on_claim(work_ids)
+            done = self.client.evaluate_work_by_ids(
+                self.consumer, work_ids, lease_seconds=self.settings.lease_seconds
             )
         except (M10Error, psycopg.Error) as exc:
             if isinstance(exc, psycopg.OperationalError):
@@ -235,40 +247,19 @@ class StreamWorker:
                 self._record_failure(work_ids[0], exc)
                 return set()
             log.warning("batch of %d failed (%s); evaluating its items one by one", len(work_ids), exc)
-        done: set[int] = set()
-        for work_id in work_ids:
-            done |= self._evaluate_ids([work_id])
-        return done
+            return set().union(*(self._evaluate_ids([work_id]) for work_id in work_ids))
+        with_candidate = sum(1 for _, candidate_id in done if candidate_id is not None)
+        self.stats.evaluated += with_candidate
+        self.stats.skipped += len(done) - with_candidate
+        return {work_id for work_id, _ in done}
 
-    def _claim_and_evaluate(self, claim: Callable[[Conn], list[ClaimedWork]]) -> set[int]:
-        """One transaction: claim, evaluate, complete. A crash before the commit undoes all three."""
-        with self.client.pool.connection() as conn, conn.transaction():
-            claimed = claim(conn)
-            if not claimed:
-                return set()
-            if self.on_claim is not None:
-                self.on_claim(claimed)
-            candidates = [c.candidate_id for c in claimed if c.candidate_id is not None]
-            if candidates:
-                self.client.evaluate_candidates(candidates, actor=self.consumer, conn=conn)
-            ids = [c.work_id for c in claimed]
-            if self.client.complete_claimed_work(self.consumer, ids, conn=conn) != len(ids):
-                # A lease ran out and another worker took an item: undo this evaluation.
-                raise LeaseLost(f"lost the lease of some of work items {ids}")
-        self.stats.evaluated += len(candidates)
-        self.stats.skipped += len(claimed) - len(candidates)
-        return set(ids)
-
-    def _record_failure(self, work_id: int, exc: Exception, *, held: bool = False) -> None:
+    def _record_failure(self, work_id: int, exc: Exception) -> None:
         """Keep the error on the item and leave it pending for the stream's redelivery; retry_in the
-        grace period keeps the sweep off it meanwhile (at its last attempt it goes dead). `held`: this
-        worker's claim is committed (the sweep's); else the failed claim was rolled back."""
+        grace period keeps the sweep off it meanwhile (at its last attempt it goes dead)."""
         self.stats.failed += 1
         log.warning("work item %d failed: %s", work_id, exc)
-        if isinstance(exc, LeaseLost):
-            return
         with self.client.pool.connection() as conn, conn.transaction():
-            if held or self.client.claim_work_by_ids(self.consumer, [work_id], lease_seconds=1, conn=conn):
+            if self.client.claim_work_by_ids(self.consumer, [work_id], lease_seconds=1, conn=conn):
                 self.client.complete_work(
                     work_id,
                     False,
@@ -358,41 +349,10 @@ class StreamWorker:
         grace = self.settings.grace_ms / 1000 if grace_seconds is None else grace_seconds
         total = 0
         while True:
-            try:
-                done = self._claim_and_evaluate(
-                    lambda conn: self.client.claim_overdue_work(
-                        self.consumer,
-                        grace,
-                        self.batch_size,
-                        lease_seconds=self.settings.lease_seconds,
-                        method="evaluate",
-                        conn=conn,
-                    )
-                )
-            except (M10Error, psycopg.Error) as exc:
-                if isinstance(exc, psycopg.OperationalError):
-                    raise
-                # A poison item among them: one at a time, so the others are not held back.
-                done = self._sweep_one_by_one(grace)
+            ids = self.client.overdue_work_ids(grace, self.batch_size, method="evaluate")
+            done = self._evaluate_ids(ids)
             total += len(done)
             self.stats.swept += len(done)
-            if len(done) < self.batch_size:
+            # Failed items were rescheduled past the grace period: they do not come back here.
+            if len(ids) < self.batch_size or not done:
                 return total
-
-    def _sweep_one_by_one(self, grace: float) -> set[int]:
-        claimed = self.client.claim_overdue_work(
-            self.consumer,
-            grace,
-            self.batch_size,
-            lease_seconds=self.settings.lease_seconds,
-            method="evaluate",
-        )
-        done: set[int] = set()
-        for item in claimed:
-            try:
-                done |= self._claim_and_evaluate(lambda _conn, item=item: [item])  # type: ignore[misc]
-            except (M10Error, psycopg.Error) as exc:
-                if isinstance(exc, psycopg.OperationalError):
-                    raise
-                self._record_failure(item.work_id, exc, held=True)
-        return done

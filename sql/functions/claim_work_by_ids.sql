@@ -69,4 +69,5 @@ due). Only items still pending (whatever their available_at) or whose lease expi
 FOR UPDATE SKIP LOCKED, so an item another worker holds, completed (deleted) or dead is skipped and a
 completed item is never handed out twice. Each claim is a lease of p_lease_seconds (1 .. 86400) and
 counts an attempt; an expired item on its last attempt goes to dead instead. At most 10000 ids
-(54000). Returns one row per claimed item; work_item_states tells why the others were not.';
+(54000). Returns one row per claimed item; work_item_states tells why the others were not.
+evaluate_work_by_ids claims, evaluates and completes in one statement.';

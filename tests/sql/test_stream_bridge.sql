@@ -35,17 +35,31 @@ SELECT count(*) FROM m10_recovery.claim_work_by_ids('x', (SELECT a[3:3] FROM ids
 SELECT m10_test.is(m10_recovery.complete_claimed_work('w', (SELECT a FROM ids)), 2, 'two of three');
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE claimed_by = 'x'), 1::bigint, 'x keeps its item');
 
--- test: the sweep claims expired leases and items ready for longer than the grace period only
+-- test: the sweep finds expired leases and items ready for longer than the grace period only
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "old"}', p_now => '2026-01-01 00:00:00+00');
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "new"}', p_now => '2026-01-01 00:04:30+00');
-SELECT m10_test.is(
-    (SELECT array_agg(payload->>'n')
-       FROM m10_recovery.claim_overdue_work('sweeper', 300, 10, 60, 'evaluate', '2026-01-01 00:05:00+00')),
-    ARRAY['old'], 'only the item older than the grace period');
-SELECT m10_test.is(
-    (SELECT array_agg(payload->>'n')
-       FROM m10_recovery.claim_overdue_work('sweeper2', 300, 10, 60, 'evaluate', '2026-01-01 00:06:00+00')),
-    ARRAY['old'], 'an expired lease is swept again (the new item is still within grace)');
+CREATE TEMP TABLE overdue AS
+    SELECT m10_recovery.overdue_work_ids(300, 10, 'evaluate', '2026-01-01 00:05:00+00') AS ids;
+SELECT m10_test.is((SELECT array_agg(payload->>'n') FROM m10_recovery.work_queue
+                     WHERE id IN (SELECT unnest(ids) FROM overdue)), ARRAY['old'], 'only the item older than grace');
+SELECT count(*) FROM m10_recovery.claim_work_by_ids('sweeper', (SELECT ids FROM overdue), 60,
+                                                    '2026-01-01 00:05:00+00');
+SELECT m10_test.is(m10_recovery.overdue_work_ids(300, 10, 'evaluate', '2026-01-01 00:05:30+00'), '{}'::bigint[],
+                   'a running lease is not overdue (the new item is still within grace)');
+SELECT m10_test.is(m10_recovery.overdue_work_ids(300, 10, 'evaluate', '2026-01-01 00:06:00+00'),
+                   (SELECT ids FROM overdue), 'an expired lease is overdue again');
+
+-- test: evaluate_work_by_ids claims, evaluates and completes in one statement, once
+SELECT m10_recovery.ingest_failure(gen_random_uuid(), '{"error_type": "STREAM_A", "message": "a"}'::jsonb);
+SELECT m10_recovery.ingest_failure(gen_random_uuid(), '{"error_type": "STREAM_B", "message": "b"}'::jsonb);
+CREATE TEMP TABLE ids AS SELECT array_agg(id ORDER BY id) AS a FROM m10_recovery.work_queue;
+CREATE TEMP TABLE done AS SELECT * FROM m10_recovery.evaluate_work_by_ids('w', (SELECT a || a FROM ids));
+SELECT m10_test.is((SELECT count(*) FROM done WHERE candidate_id IS NOT NULL), 2::bigint, 'both done, once each');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue), 0::bigint, 'completed (deleted)');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.suggestion_provenance p JOIN done d USING (candidate_id)
+                     WHERE p.event = 'evaluated'), 2::bigint, 'one evaluation per candidate');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.evaluate_work_by_ids('w2', (SELECT a FROM ids))), 0::bigint,
+                   'a second delivery evaluates nothing');
 
 -- test: dead_letter_work marks pending items dead with the reason and the last error; leaves finished and held ones
 SELECT m10_recovery.enqueue_work() FROM generate_series(1, 2);
@@ -84,7 +98,8 @@ SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids(' ', ARRAY[1]::bigint[])$$, '22023');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY[1]::bigint[], 0)$$, '22023');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY(SELECT generate_series(1, 10001)::bigint))$$, '54000');
-SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_overdue_work('w', -1)$$, '22023');
-SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_overdue_work('w', 1, 10, 60, 'nope')$$, '22023');
+SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(-1)$$, '22023');
+SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(1, 0)$$, '22023');
+SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(1, 10, 'nope')$$, '22023');
 SELECT m10_test.throws($$SELECT m10_recovery.prepare_stream_replay('not-an-id', 1)$$, '22023');
 SELECT m10_test.throws($$SELECT m10_recovery.record_stream_replay('1-0', 1, 'x')$$, '22023');

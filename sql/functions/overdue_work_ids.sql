@@ -1,17 +1,15 @@
-CREATE OR REPLACE FUNCTION m10_recovery.claim_overdue_work(
-    p_worker_id     text,
+CREATE OR REPLACE FUNCTION m10_recovery.overdue_work_ids(
     p_grace_seconds double precision,
     p_batch_size    integer     DEFAULT 10,
-    p_lease_seconds integer     DEFAULT 300,
     p_method        text        DEFAULT NULL,
     p_now           timestamptz DEFAULT NULL
-) RETURNS SETOF m10_recovery.claimed_work
+) RETURNS bigint[]
 LANGUAGE plpgsql
+STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
-    v_ids bigint[];
 BEGIN
     IF p_grace_seconds IS NULL OR NOT (p_grace_seconds BETWEEN 0 AND 86400) THEN
         RAISE EXCEPTION 'p_grace_seconds must be between 0 and 86400, got %', coalesce(p_grace_seconds::text, 'NULL')
@@ -24,10 +22,9 @@ BEGIN
     IF p_method IS NOT NULL AND NOT EXISTS (SELECT 1 FROM m10_recovery.work_methods m WHERE m.name = p_method) THEN
         RAISE EXCEPTION 'unknown work method %', quote_literal(p_method) USING ERRCODE = '22023';
     END IF;
-
     -- Expired leases first, then items ready for longer than the grace period: the stream had its
     -- chance to dispatch them (Redis down, data lost, entry trimmed, or just far behind).
-    v_ids := ARRAY(
+    RETURN ARRAY(
         SELECT x.id FROM (
             SELECT e.id FROM (
                 SELECT w.id
@@ -46,14 +43,12 @@ BEGIN
                  ORDER BY w.priority DESC, w.available_at, w.id
                  LIMIT p_batch_size) r
             LIMIT p_batch_size) x);
-    -- claim_work_by_ids locks with SKIP LOCKED and re-checks each state, so a race loses nothing.
-    RETURN QUERY SELECT * FROM m10_recovery.claim_work_by_ids(p_worker_id, v_ids, p_lease_seconds, v_now);
 END;
 $$;
 
-COMMENT ON FUNCTION m10_recovery.claim_overdue_work(text, double precision, integer, integer, text, timestamptz) IS
-'The zero-loss sweep of stream workers: claim up to p_batch_size items whose lease expired, then
-pending items that have been ready for more than p_grace_seconds (0 .. 86400) without being
-completed: the stream lost them (Redis restarted without persistence, FLUSHALL, a trimmed stream) or
-never had them (Redis was down at ingest). Claims go through claim_work_by_ids (SKIP LOCKED, a lease of
-p_lease_seconds, an attempt counted). p_method restricts the sweep to one method.';
+COMMENT ON FUNCTION m10_recovery.overdue_work_ids(double precision, integer, text, timestamptz) IS
+'The zero-loss sweep of stream workers: ids of up to p_batch_size items whose lease expired, then of
+pending items ready for more than p_grace_seconds (0 .. 86400) and not completed: the stream lost
+them (Redis restarted without persistence, FLUSHALL, a trimmed stream) or never had them (Redis was
+down at ingest). Read without locks; claim them with claim_work_by_ids or evaluate_work_by_ids, which
+lock with SKIP LOCKED and re-check each state. p_method restricts the sweep to one method.';
