@@ -8,22 +8,25 @@ One command::
 
 It creates a database of its own (``--database-url``, else ``$DATABASE_URL``, else the local
 default), migrates it and drops it at the end; Redis is ``--redis-url`` / ``$REDIS_URL`` (keys carry
-a random tag and are deleted at the end). Three paths, in one run, each with two worker processes
-(batch 10):
+a random tag and are deleted after each trial). Three paths, each trial with two fresh worker
+processes (batch 10, the defaults otherwise):
 
 * **stream**: ``ingest_failure`` commits, then the work item is XADDed (``StreamPublisher``, as
   ``M10Client.ingest_failure`` does with a publisher); ``StreamWorker`` processes (``m10 worker
-  --use-stream``) XREADGROUP, claim by id, evaluate, complete, XACK.
+  --use-stream``): XREADGROUP, ``evaluate_work_by_ids`` (claim by id, evaluate, complete), XACK.
 * **db only**: the same ingest without the XADD; ``EvaluationWorker`` processes (``m10 worker``)
   with ``--poll-interval 0.05`` (the default is 5 s: this is the DB path at its most eager).
-* **raw redis-py**: producers XADD an entry carrying its send time; consumers XREADGROUP (BLOCK),
-  XACK. No database: the floor of what any stream dispatch can cost here.
+* **raw redis-py**: producers XADD an entry carrying a tag; consumers XREADGROUP (BLOCK), XACK. No
+  database: the floor of what any stream dispatch costs here.
 
-Each path runs two phases. *paced*: one producer at ``--rate`` items/s, so workers wait for work and
-the latency is dispatch latency: from the ingest's commit (the moment ``ingest_failure`` returned)
-to evaluation start (the worker holds the claimed item and is about to evaluate it), p50/p99 over
-all items. *saturated*: four producer threads as fast as they can; throughput is items / (first
-ingest start .. the queue empty), ingest included: end-to-end ingest -> evaluated.
+Two phases per path. *paced*: one producer at ``--rate`` items/s (100), so workers wait for work and
+the latency is dispatch latency: from the ingest's commit (the moment ``ingest_failure`` returned,
+before the XADD) to evaluation start (the worker calls ``evaluate_work_by_ids`` for the item, or
+``EvaluationWorker`` starts the batch holding it; raw: the consumer has the entry), p50/p99 over all
+items. *saturated*: four producer threads as fast as they can; throughput is items / (first ingest
+start .. the last item finished), ingest included: end-to-end ingest -> evaluated. Each round runs
+every path (in a rotated order) for each phase; items/s is the median round, latencies are over all
+rounds' items.
 
 Every failure is distinct (a new candidate and a new work item). Durability: refuses to run unless
 fsync and synchronous_commit are on. Results: a table on stdout and ``benchmarks/results/stream.json``
@@ -110,6 +113,7 @@ def run_worker(mode: str, db_url: str, redis_url: str, settings: StreamSettings,
             on_claim=record,
         )
         worker.run(thread_stop)
+        print("STATS", worker.stats.batches, worker.stats.evaluated, file=sys.stderr)
     else:
 
         class TimedWorker(EvaluationWorker):
@@ -205,7 +209,7 @@ def trial(
         r.delete(settings.stream_key, settings.dead_letter_stream)
     lat = [(started[k] - t) * 1000 for k, t in producer.committed.items() if k in started]
     assert len(lat) == count, f"{mode}/{phase}: {len(lat)} of {count} items seen by workers"
-    print(f"    ingest {count / (ingested - start):,.0f}/s, then drained in {done - ingested:.2f} s", flush=True)
+    print(f"    ingest {count / (ingested - start):,.0f}/s, then drained in {done - ingested:.2f} s")
     return count / (done - start), lat
 
 
@@ -227,6 +231,32 @@ def wait_done(mode: str, db_url: str, r: redis.Redis, settings: StreamSettings) 
                 if row is not None and row[0] == 0:
                     return time.time()
             time.sleep(0.002)
+
+
+def summarize(runs: dict[tuple[str, str], list[tuple[float, list[float]]]]) -> list[dict[str, Any]]:
+    """Per path and phase: the median round's items/s, latency percentiles over every item."""
+    rows = []
+    for (mode, phase), results in runs.items():
+        lat = [x for _, trial_lat in results for x in trial_lat]
+        rows.append(
+            {
+                "path": PATHS[mode],
+                "phase": phase,
+                "items": len(lat),
+                "per_s": statistics.median(per_s for per_s, _ in results),
+                "per_s_rounds": [round(per_s, 1) for per_s, _ in results],
+                "dispatch_p50_ms": statistics.median(lat),
+                "dispatch_p99_ms": percentile(lat, 0.99),
+            }
+        )
+    rows.sort(key=lambda r: (list(PATHS.values()).index(r["path"]), r["phase"]))
+    print(f"\n{'path':<14} {'phase':<10} {'items':>6} {'items/s':>9} {'dispatch p50 ms':>16} {'p99 ms':>8}")
+    for r in rows:
+        print(
+            f"{r['path']:<14} {r['phase']:<10} {r['items']:>6} {r['per_s']:>9,.0f} "
+            f"{r['dispatch_p50_ms']:>16.2f} {r['dispatch_p99_ms']:>8.2f}"
+        )
+    return rows
 
 
 def main(argv: list[str]) -> int:
@@ -283,27 +313,7 @@ def main(argv: list[str]) -> int:
         with psycopg.connect(args.database_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    rows = []
-    for (mode, phase), results in runs.items():
-        lat = [x for _, trial_lat in results for x in trial_lat]
-        rows.append(
-            {
-                "path": PATHS[mode],
-                "phase": phase,
-                "items": len(lat),
-                "per_s": statistics.median(per_s for per_s, _ in results),
-                "per_s_rounds": [round(per_s, 1) for per_s, _ in results],
-                "dispatch_p50_ms": statistics.median(lat),
-                "dispatch_p99_ms": percentile(lat, 0.99),
-            }
-        )
-    rows.sort(key=lambda r: (list(PATHS.values()).index(r["path"]), r["phase"]))
-    print(f"\n{'path':<14} {'phase':<10} {'items':>6} {'items/s':>9} {'dispatch p50 ms':>16} {'p99 ms':>8}")
-    for r in rows:
-        print(
-            f"{r['path']:<14} {r['phase']:<10} {r['items']:>6} {r['per_s']:>9,.0f} "
-            f"{r['dispatch_p50_ms']:>16.2f} {r['dispatch_p99_ms']:>8.2f}"
-        )
+    rows = summarize(runs)
     if partial:
         print("a partial run (--paths / --phases): no ratios, nothing written")
         return 0

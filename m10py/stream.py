@@ -10,7 +10,9 @@ ingest.
 from __future__ import annotations
 
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -24,8 +26,8 @@ from m10py.models import IngestResult, StreamDeadLetter, StreamPendingEntry, Str
 
 log = logging.getLogger(__name__)
 
-# After a failed XADD the publisher leaves Redis alone this long: a dead Redis costs one timeout a
-# second, not one per ingest.
+# After a failed XADD the publisher leaves Redis alone this long (what is queued meanwhile is given
+# up on: PostgreSQL has it), so a dead Redis costs one timeout a second, not one per item.
 PUBLISH_BACKOFF_SECONDS = 1.0
 
 STREAM_ID = re.compile(r"[0-9]+-[0-9]+")
@@ -50,34 +52,77 @@ def ensure_group(client: redis.Redis, settings: StreamSettings) -> None:
 
 
 class StreamPublisher:
-    """XADDs committed work items (MAXLEN ~ M10_STREAM_MAX_LEN); never raises, never waits long."""
+    """XADDs committed work items (MAXLEN ~ M10_STREAM_MAX_LEN) from a background thread, in
+    pipelines: the caller only queues them and never waits for Redis, dead or slow. What cannot be
+    sent (Redis failing, the queue full, the process exiting first) stays claimable in PostgreSQL."""
 
     def __init__(
-        self, client: redis.Redis, settings: StreamSettings, *, clock: Callable[[], float] = time.monotonic
+        self,
+        client: redis.Redis,
+        settings: StreamSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_queued: int = 10000,
     ) -> None:
         self.redis = client
         self.settings = settings
         self.clock = clock
         self.published = 0
         self.failed = 0
+        self._queue: queue.Queue[tuple[int, int | None]] = queue.Queue(max_queued)
+        self._unsent = 0  # queued and not yet sent or given up on
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
         self._group_ready = False
         self._skip_until = 0.0
 
-    def publish_results(self, results: Iterable[IngestResult]) -> int:
-        return self.publish([(r.work_id, r.candidate_id) for r in results if r.work_id is not None])
+    def publish_results(self, results: Iterable[IngestResult]) -> None:
+        self.publish([(r.work_id, r.candidate_id) for r in results if r.work_id is not None])
 
-    def publish(self, items: Sequence[tuple[int, int | None]]) -> int:
-        """XADD each (work_id, candidate_id); return how many were added (0 while Redis is failing)."""
-        if not items:
-            return 0
+    def publish(self, items: Sequence[tuple[int, int | None]]) -> None:
+        """Queue each (work_id, candidate_id) for XADD; call only after the commit."""
+        for item in items:
+            with self._idle:
+                self._unsent += 1
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._done(0, 1)
+        if items and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="m10-stream-publisher", daemon=True)
+            self._thread.start()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued was sent or given up on; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unsent == 0, timeout)
+
+    def _done(self, sent: int, failed: int) -> None:
+        with self._idle:
+            self.published += sent
+            self.failed += failed
+            self._unsent -= sent + failed
+            self._idle.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < 1000:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            sent = self._send(batch)
+            self._done(sent, len(batch) - sent)
+
+    def _send(self, items: list[tuple[int, int | None]]) -> int:
         if self.clock() < self._skip_until:
-            self.failed += len(items)
             return 0
         try:
             if not self._group_ready:
                 ensure_group(self.redis, self.settings)
                 self._group_ready = True
-            if len(items) == 1:  # the common case: a pipeline object costs more than the command
+            if len(items) == 1:  # a pipeline object costs more than the command
                 self._xadd(self.redis, *items[0])
             else:
                 with self.redis.pipeline(transaction=False) as pipe:
@@ -85,7 +130,6 @@ class StreamPublisher:
                         self._xadd(pipe, work_id, candidate_id)
                     pipe.execute()
         except redis.RedisError as exc:
-            self.failed += len(items)
             self._group_ready = False
             self._skip_until = self.clock() + PUBLISH_BACKOFF_SECONDS
             log.warning(
@@ -95,9 +139,7 @@ class StreamPublisher:
                 exc,
             )
             return 0
-        self.published += len(items)
         return len(items)
-
 
     def _xadd(self, target: Any, work_id: int, candidate_id: int | None) -> None:
         target.xadd(

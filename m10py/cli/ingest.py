@@ -26,6 +26,7 @@ from m10py.models import IngestResult
 from m10py.stream import StreamPublisher
 
 BATCH = 100
+FLUSH_SECONDS = 10.0
 
 
 def ingest(
@@ -67,6 +68,7 @@ def ingest(
                 source=source or request.source,
                 idempotency_key=key,
             )
+            _flush_stream(c)
     if as_json:
         print_json({"failure_match_id": request.failure_match_id, **result.to_json()})
         return
@@ -81,6 +83,12 @@ def _attach_stream(ctx: typer.Context, c: M10Client, publish: bool) -> None:
     if publish:
         settings = stream_settings()
         c.stream = StreamPublisher(stream_redis(ctx, timeout=settings.timeout_ms / 1000), settings)
+
+
+def _flush_stream(c: M10Client) -> None:
+    """Send what is queued before the process exits (bounded: a dead Redis is given up on at once)."""
+    if c.stream is not None:
+        c.stream.flush(FLUSH_SECONDS)
 
 
 def _ingest_many(ctx: typer.Context, path: Path, source: str | None, as_json: bool, publish: bool) -> None:
@@ -118,6 +126,7 @@ def _ingest_many(ctx: typer.Context, path: Path, source: str | None, as_json: bo
                 progress.advance(task, len(chunk))
         if c.stream is not None:  # after the commit, never before it
             c.stream.publish_results(results)
+            _flush_stream(c)
     if as_json:
         print_json({"ingested": len(requests), **counts})
     else:
