@@ -113,7 +113,6 @@ def run_worker(mode: str, db_url: str, redis_url: str, settings: StreamSettings,
             on_claim=record,
         )
         worker.run(thread_stop)
-        print("STATS", worker.stats.batches, worker.stats.evaluated, file=sys.stderr)
     else:
 
         class TimedWorker(EvaluationWorker):

@@ -155,8 +155,3 @@ class StreamSettings:
                 raise ValueError(f"{name} must be at least {low}, got {value}")
         if self.stream_key == self.dead_letter_stream:
             raise ValueError("M10_DEAD_LETTER_STREAM must differ from M10_STREAM_KEY")
-
-    @property
-    def lease_seconds(self) -> int:
-        """A stream worker's PostgreSQL lease: an entry reclaimable in Redis is claimable in PostgreSQL."""
-        return max(1, -(-self.claim_idle_ms // 1000))

@@ -207,8 +207,7 @@ SELECT m10_recovery.overdue_work_ids(
 
 EVALUATE_WORK_BY_IDS = """
 SELECT work_id, candidate_id FROM m10_recovery.evaluate_work_by_ids(
-    p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[],
-    p_lease_seconds => %(lease_seconds)s::integer)
+    p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[])
 """
 
 COMPLETE_CLAIMED_WORK = """

@@ -36,11 +36,11 @@ class StreamCalls(ClientBase):
         return list(row[0])
 
     def evaluate_work_by_ids(
-        self, worker_id: str, work_ids: Sequence[int], *, lease_seconds: int = 300, conn: Conn | None = None
+        self, worker_id: str, work_ids: Sequence[int], *, conn: Conn | None = None
     ) -> list[tuple[int, int | None]]:
-        """Claim, evaluate and complete the claimable items of `work_ids` in one statement;
+        """Lock, evaluate and complete the claimable items of `work_ids` in one statement;
         (work_id, candidate_id) of those done."""
-        params = {"worker_id": worker_id, "work_ids": bigint_array(work_ids), "lease_seconds": lease_seconds}
+        params = {"worker_id": worker_id, "work_ids": bigint_array(work_ids)}
         with self._conn(conn) as c:
             return [(int(r[0]), r[1]) for r in c.execute(queries.EVALUATE_WORK_BY_IDS, params)]
 

@@ -1,8 +1,8 @@
 """`m10 worker --use-stream`: evaluate work items dispatched through the Redis stream.
 
-Per batch: XREADGROUP, then one statement (evaluate_work_by_ids) claims the items by id (only still
-pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK. Claim,
-evaluation and completion commit together, so an item is evaluated at most once: a consumer whose
+Per batch: XREADGROUP, then one statement (evaluate_work_by_ids) claims the items by id (a row lock
+on only still pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK.
+Claim, evaluation and completion commit together, so an item is evaluated at most once: a consumer whose
 entry was reclaimed by another finds the item locked, completed or taken and evaluates nothing.
 
 Beside the stream the worker keeps two duties:
@@ -237,9 +237,7 @@ class StreamWorker:
         try:
             if self.on_claim is not None:
                 self.on_claim(work_ids)
-            done = self.client.evaluate_work_by_ids(
-                self.consumer, work_ids, lease_seconds=self.settings.lease_seconds
-            )
+            done = self.client.evaluate_work_by_ids(self.consumer, work_ids)
         except (M10Error, psycopg.Error) as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise

@@ -1,8 +1,7 @@
 CREATE OR REPLACE FUNCTION m10_recovery.evaluate_work_by_ids(
-    p_worker_id     text,
-    p_work_ids      bigint[],
-    p_lease_seconds integer     DEFAULT 300,
-    p_now           timestamptz DEFAULT NULL
+    p_worker_id text,
+    p_work_ids  bigint[],
+    p_now       timestamptz DEFAULT NULL
 ) RETURNS TABLE (
     work_id      bigint,
     candidate_id bigint
@@ -11,30 +10,48 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_work       bigint[];
-    v_candidate  bigint[];
-    v_evaluate   bigint[];
+    v_now       timestamptz := coalesce(p_now, now());
+    v_work      bigint[];
+    v_candidate bigint[];
+    v_evaluate  bigint[];
 BEGIN
-    SELECT array_agg(c.work_id ORDER BY c.work_id), array_agg(c.candidate_id ORDER BY c.work_id),
-           array_agg(DISTINCT c.candidate_id) FILTER (WHERE c.candidate_id IS NOT NULL)
+    IF p_worker_id IS NULL OR p_worker_id !~ '[^[:space:]]' OR length(p_worker_id) > 200 THEN
+        RAISE EXCEPTION 'p_worker_id must be a non-empty name of at most 200 characters'
+            USING ERRCODE = '22023';
+    END IF;
+    IF p_work_ids IS NULL OR array_position(p_work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'p_work_ids must be an array of ids without NULL' USING ERRCODE = '22023';
+    END IF;
+    IF cardinality(p_work_ids) > 10000 THEN
+        RAISE EXCEPTION 'at most 10000 work ids per call, got %', cardinality(p_work_ids)
+            USING ERRCODE = '54000';
+    END IF;
+    -- The claim is the row lock: it lives exactly as long as this transaction, which also evaluates
+    -- and completes, so it never needs to be written (no UPDATE, no lease) and a crash undoes all.
+    SELECT array_agg(l.id ORDER BY l.id), array_agg(l.candidate_id ORDER BY l.id),
+           array_agg(DISTINCT l.candidate_id) FILTER (WHERE l.candidate_id IS NOT NULL)
       INTO v_work, v_candidate, v_evaluate
-      FROM m10_recovery.claim_work_by_ids(p_worker_id, p_work_ids, p_lease_seconds, p_now) c;
+      FROM (SELECT w.id, w.candidate_id
+              FROM m10_recovery.work_queue w
+             WHERE w.id = ANY (p_work_ids)
+               AND (w.state = 'pending' OR (w.state = 'claimed' AND w.available_at <= v_now))
+               FOR UPDATE SKIP LOCKED) l;
     IF v_work IS NULL THEN
         RETURN;
     END IF;
     IF v_evaluate IS NOT NULL THEN
-        PERFORM m10_recovery.evaluate_candidates(v_evaluate, p_worker_id, p_now);
+        PERFORM m10_recovery.evaluate_candidates(v_evaluate, p_worker_id, v_now);
     END IF;
-    -- The rows are locked by this transaction since the claim: the completion cannot miss one.
-    PERFORM m10_recovery.complete_claimed_work(p_worker_id, v_work);
+    DELETE FROM m10_recovery.work_queue w WHERE w.id = ANY (v_work);
     RETURN QUERY SELECT * FROM unnest(v_work, v_candidate);
 END;
 $$;
 
-COMMENT ON FUNCTION m10_recovery.evaluate_work_by_ids(text, bigint[], integer, timestamptz) IS
-'The stream worker''s batch in one statement: claim the named items (claim_work_by_ids: only still
-pending or expired ones, SKIP LOCKED), evaluate their candidates (evaluate_candidates, actor
-p_worker_id) and complete them (delete). Claim, evaluation and completion commit together, so an
-item is evaluated at most once however many stream entries name it, and an error (a poison
-candidate) undoes the whole batch. Returns the items evaluated and completed (work_id, candidate_id);
-the others were not claimable (work_item_states says why).';
+COMMENT ON FUNCTION m10_recovery.evaluate_work_by_ids(text, bigint[], timestamptz) IS
+'The stream worker''s batch in one statement: lock the named items that are still pending (whatever
+their available_at) or whose lease expired (FOR UPDATE SKIP LOCKED: held, completed or dead items
+are skipped), evaluate their candidates (evaluate_candidates, actor p_worker_id) and complete them
+(delete). The row lock is the claim, so nothing is written for it; claim, evaluation and completion
+commit together, so an item is evaluated at most once however many stream entries name it, and an
+error (a poison candidate) undoes the whole batch. At most 10000 ids (54000). Returns the items
+evaluated and completed (work_id, candidate_id); work_item_states says why the others were not.';
