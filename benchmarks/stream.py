@@ -3,7 +3,7 @@ with a raw redis-py stream loop as the floor.
 
 One command::
 
-    python benchmarks/stream.py            # 3 alternating rounds, about 4 minutes
+    python benchmarks/stream.py            # a warm-up and 5 rotating rounds, about 12 minutes
     python benchmarks/stream.py --quick    # 1 round, about 30 seconds
 
 It creates a database of its own (``--database-url``, else ``$DATABASE_URL``, else the local
@@ -19,14 +19,16 @@ processes (batch 10, the defaults otherwise):
 * **raw redis-py**: producers XADD an entry carrying a tag; consumers XREADGROUP (BLOCK), XACK. No
   database: the floor of what any stream dispatch costs here.
 
-Two phases per path. *paced*: one producer at ``--rate`` items/s (100), so workers wait for work and
-the latency is dispatch latency: from the ingest's commit (the moment ``ingest_failure`` returned,
-before the XADD) to evaluation start (the worker calls ``evaluate_work_by_ids`` for the item, or
-``EvaluationWorker`` starts the batch holding it; raw: the consumer has the entry), p50/p99 over all
-items. *saturated*: four producer threads as fast as they can; throughput is items / (first ingest
-start .. the last item finished), ingest included: end-to-end ingest -> evaluated. Each round runs
-every path (in a rotated order) for each phase; items/s is the median round, latencies are over all
-rounds' items.
+Three phases per path. *paced*: one producer at ``--rate`` items/s (100), so workers wait for work
+and the latency is dispatch latency: from the ingest's commit (the moment ``ingest_failure``
+returned, before the XADD) to evaluation start (the worker calls ``evaluate_work_by_ids`` for the
+item, or ``EvaluationWorker`` starts the batch holding it; raw: the consumer has the entry), p50/p99
+over all items. *saturated*: four producer threads as fast as they can while the workers run;
+throughput is items / (first ingest start .. the last item finished): end-to-end ingest ->
+evaluated. *drain*: the same ingest with the workers held back, then the workers alone on the
+backlog: evaluation throughput without ingest. Each round runs every path (in a rotated order) for
+each phase; items/s is the median round, latencies are over all rounds' items. One unrecorded
+warm-up trial per path comes first.
 
 Every failure is distinct (a new candidate and a new work item). Durability: refuses to run unless
 fsync and synchronous_commit are on. Results: a table on stdout and ``benchmarks/results/stream.json``
@@ -79,7 +81,9 @@ POLL = 0.05
 # ---- worker processes: report (work_id or entry tag, evaluation start) pairs at exit -------------
 
 
-def run_worker(mode: str, db_url: str, redis_url: str, settings: StreamSettings, stop: Any, out: Any) -> None:
+def run_worker(
+    mode: str, db_url: str, redis_url: str, settings: StreamSettings, go: Any, stop: Any, out: Any
+) -> None:
     started: list[tuple[str, float]] = []
 
     def record(work_ids: list[int]) -> None:
@@ -89,6 +93,7 @@ def run_worker(mode: str, db_url: str, redis_url: str, settings: StreamSettings,
     if mode == "raw":
         r = redis.Redis.from_url(redis_url, decode_responses=True)
         name = uuid.uuid4().hex
+        go.wait()
         while not stop.is_set():
             reply: Any = r.xreadgroup(
                 settings.group, name, {settings.stream_key: ">"}, count=BATCH, block=100
@@ -102,6 +107,7 @@ def run_worker(mode: str, db_url: str, redis_url: str, settings: StreamSettings,
     pool = create_pool(db_url, min_size=1, max_size=2)
     client = M10Client(pool)
     thread_stop = threading.Event()
+    go.wait()
     threading.Thread(target=lambda: (stop.wait(), thread_stop.set()), daemon=True).start()
     if mode == "stream":
         worker = StreamWorker(
@@ -176,14 +182,16 @@ def trial(
     r = redis_client(redis_url, timeout=5)
     ensure_group(r, settings)
     ctx = multiprocessing.get_context("spawn")
-    stop, out = ctx.Event(), ctx.Queue()
+    go, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=run_worker, args=(mode, db_url, redis_url, settings, stop, out))
+        ctx.Process(target=run_worker, args=(mode, db_url, redis_url, settings, go, stop, out))
         for _ in range(WORKERS)
     ]
     try:
         for p in procs:
             p.start()
+        if phase != "drain":
+            go.set()
         time.sleep(2)  # workers connected and waiting
         producer = Producer(mode, db_url, redis_url, settings)
         start = time.time()
@@ -194,7 +202,11 @@ def trial(
         else:
             with ThreadPoolExecutor(PRODUCERS) as pool:
                 list(pool.map(lambda _: producer.one(), range(count)))
+        producer.publisher.flush()
         ingested = time.time()
+        if phase == "drain":  # the backlog is in place: time the workers alone
+            go.set()
+            start = ingested
         done = wait_done(mode, db_url, r, settings)
         stop.set()
         started: dict[str, float] = {}
@@ -208,6 +220,9 @@ def trial(
         r.delete(settings.stream_key, settings.dead_letter_stream)
     lat = [(started[k] - t) * 1000 for k, t in producer.committed.items() if k in started]
     assert len(lat) == count, f"{mode}/{phase}: {len(lat)} of {count} items seen by workers"
+    if phase == "drain":
+        print(f"    drained {count} in {done - ingested:.2f} s")
+        return count / (done - start), []
     print(f"    ingest {count / (ingested - start):,.0f}/s, then drained in {done - ingested:.2f} s")
     return count / (done - start), lat
 
@@ -232,7 +247,31 @@ def wait_done(mode: str, db_url: str, r: redis.Redis, settings: StreamSettings) 
             time.sleep(0.002)
 
 
-def summarize(runs: dict[tuple[str, str], list[tuple[float, list[float]]]]) -> list[dict[str, Any]]:
+def run_rounds(
+    url: str, args: argparse.Namespace, rounds: int, counts: dict[str, int], phases: list[str]
+) -> dict[tuple[str, str], list[tuple[float, list[float]]]]:
+    """A warm-up, then every round runs each phase for each path, the path order rotating."""
+    runs: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
+    order = [p for p in PATHS if p in args.paths.split(",")]
+    # Not recorded: a fresh database's first trial is slower, whichever path runs it.
+    for mode in order:
+        trial(mode, "saturated", counts["saturated"] // 4, url, args.redis_url, args.rate)
+    for round_no in range(rounds):
+        for phase in phases:
+            for mode in order:
+                per_s, lat = trial(mode, phase, counts[phase], url, args.redis_url, args.rate)
+                runs.setdefault((mode, phase), []).append((per_s, lat))
+                p50 = f"p50 {statistics.median(lat):.2f} ms" if lat else ""
+                print(
+                    f"  round {round_no + 1} {PATHS[mode]:<13} {phase:<9} {per_s:>8,.0f}/s {p50}", flush=True
+                )
+        order = order[1:] + order[:1]  # no path always runs first
+    return runs
+
+
+def summarize(
+    runs: dict[tuple[str, str], list[tuple[float, list[float]]]], counts: dict[str, int]
+) -> list[dict[str, Any]]:
     """Per path and phase: the median round's items/s, latency percentiles over every item."""
     rows = []
     for (mode, phase), results in runs.items():
@@ -241,20 +280,21 @@ def summarize(runs: dict[tuple[str, str], list[tuple[float, list[float]]]]) -> l
             {
                 "path": PATHS[mode],
                 "phase": phase,
-                "items": len(lat),
+                "items": counts[phase] * len(results),
                 "per_s": statistics.median(per_s for per_s, _ in results),
                 "per_s_rounds": [round(per_s, 1) for per_s, _ in results],
-                "dispatch_p50_ms": statistics.median(lat),
-                "dispatch_p99_ms": percentile(lat, 0.99),
+                "dispatch_p50_ms": statistics.median(lat) if lat else None,
+                "dispatch_p99_ms": percentile(lat, 0.99) if lat else None,
             }
         )
-    rows.sort(key=lambda r: (list(PATHS.values()).index(r["path"]), r["phase"]))
+    phases = ["paced", "saturated", "drain"]
+    rows.sort(key=lambda r: (list(PATHS.values()).index(r["path"]), phases.index(r["phase"])))
     print(f"\n{'path':<14} {'phase':<10} {'items':>6} {'items/s':>9} {'dispatch p50 ms':>16} {'p99 ms':>8}")
     for r in rows:
-        print(
-            f"{r['path']:<14} {r['phase']:<10} {r['items']:>6} {r['per_s']:>9,.0f} "
-            f"{r['dispatch_p50_ms']:>16.2f} {r['dispatch_p99_ms']:>8.2f}"
+        p50, p99 = (
+            f"{r[k]:.2f}" if r[k] is not None else "-" for k in ("dispatch_p50_ms", "dispatch_p99_ms")
         )
+        print(f"{r['path']:<14} {r['phase']:<10} {r['items']:>6} {r['per_s']:>9,.0f} {p50:>16} {p99:>8}")
     return rows
 
 
@@ -268,16 +308,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--rate", type=float, default=100.0, help="items/s of the paced phase")
     parser.add_argument("--paths", default="stream,db,raw", help="a subset of stream,db,raw (a partial run)")
-    parser.add_argument("--phases", default="paced,saturated", help="a subset of paced,saturated")
-    parser.add_argument("--rounds", type=int, help="rounds (default 3, --quick 1)")
+    parser.add_argument("--phases", default="paced,saturated,drain", help="a subset of paced,saturated,drain")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, --quick 1)")
     parser.add_argument("--items", type=int, help="items per saturated trial (default 2000, --quick 1000)")
     args = parser.parse_args(argv)
-    paced, saturated, rounds = (300, 1000, 1) if args.quick else (600, 2000, 3)
+    paced, saturated, rounds = (300, 1000, 1) if args.quick else (600, 2000, 5)
     rounds = args.rounds or rounds
     saturated = args.items or saturated
-    counts = {"paced": paced, "saturated": saturated}
+    counts = {"paced": paced, "saturated": saturated, "drain": saturated}
     phases = [p for p in counts if p in args.phases.split(",")]
-    partial = args.paths != "stream,db,raw" or len(phases) < 2
+    partial = args.paths != "stream,db,raw" or len(phases) < len(counts)
 
     name = f"m10_bench_stream_{os.getpid()}"
     with psycopg.connect(args.database_url, autocommit=True) as admin:
@@ -292,27 +332,14 @@ def main(argv: list[str]) -> int:
         version = admin.execute("SHOW server_version").fetchone()
         admin.execute(f'CREATE DATABASE "{name}"')
     url = with_database(args.database_url, name)
-    runs: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
     try:
         schema.migrate(url)
-        order = [p for p in PATHS if p in args.paths.split(",")]
-        for round_no in range(rounds):
-            for phase in phases:
-                count = counts[phase]
-                for mode in order:
-                    per_s, lat = trial(mode, phase, count, url, args.redis_url, args.rate)
-                    runs.setdefault((mode, phase), []).append((per_s, lat))
-                    print(
-                        f"  round {round_no + 1} {PATHS[mode]:<13} {phase:<9} {per_s:>8,.0f}/s "
-                        f"p50 {statistics.median(lat):.2f} ms",
-                        flush=True,
-                    )
-            order = order[1:] + order[:1]  # no path always runs first
+        runs = run_rounds(url, args, rounds, counts, phases)
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    rows = summarize(runs)
+    rows = summarize(runs, counts)
     if partial:
         print("a partial run (--paths / --phases): no ratios, nothing written")
         return 0
@@ -320,6 +347,7 @@ def main(argv: list[str]) -> int:
     ratios = {
         "stream_vs_db_saturated_throughput": by["stream", "saturated"]["per_s"]
         / by["db only", "saturated"]["per_s"],
+        "stream_vs_db_drain_throughput": by["stream", "drain"]["per_s"] / by["db only", "drain"]["per_s"],
         "db_vs_stream_paced_dispatch_p50": by["db only", "paced"]["dispatch_p50_ms"]
         / by["stream", "paced"]["dispatch_p50_ms"],
         "stream_vs_raw_paced_dispatch_p50": by["stream", "paced"]["dispatch_p50_ms"]
@@ -344,7 +372,7 @@ def main(argv: list[str]) -> int:
         "db_poll_interval_s": POLL,
         "paced_rate_per_s": args.rate,
         "rounds": rounds,
-        "items_per_trial": {"paced": paced, "saturated": saturated},
+        "items_per_trial": counts,
         "rows": rows,
         "ratios": ratios,
         "targets": targets,

@@ -35,11 +35,12 @@ BEGIN
     RETURN QUERY
     WITH picked AS (
         SELECT w.id
-          FROM m10_recovery.work_queue w
-         WHERE w.id = ANY (p_work_ids)
-           AND (w.state = 'pending' OR (w.state = 'claimed' AND w.available_at <= v_now))
+          FROM unnest(p_work_ids) AS i(id)
+          -- A join, so each id is a primary-key lookup (not a partial-index scan of the backlog).
+          JOIN m10_recovery.work_queue w ON w.id = i.id
+         WHERE w.state = 'pending' OR (w.state = 'claimed' AND w.available_at <= v_now)
          ORDER BY w.id
-           FOR UPDATE SKIP LOCKED
+           FOR UPDATE OF w SKIP LOCKED
     ), changed AS (
         UPDATE m10_recovery.work_queue w
            SET state         = CASE WHEN w.attempts < w.max_attempts THEN 'claimed' ELSE 'dead' END,

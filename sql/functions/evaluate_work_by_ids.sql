@@ -32,10 +32,12 @@ BEGIN
            array_agg(DISTINCT l.candidate_id) FILTER (WHERE l.candidate_id IS NOT NULL)
       INTO v_work, v_candidate, v_evaluate
       FROM (SELECT w.id, w.candidate_id
-              FROM m10_recovery.work_queue w
-             WHERE w.id = ANY (p_work_ids)
-               AND (w.state = 'pending' OR (w.state = 'claimed' AND w.available_at <= v_now))
-               FOR UPDATE SKIP LOCKED) l;
+              FROM (SELECT DISTINCT x FROM unnest(p_work_ids) AS x) AS i(id)
+              -- A join, so each id is a primary-key lookup: "id = ANY" would be read off a partial
+              -- index of the queue (a scan of the whole backlog per batch).
+              JOIN m10_recovery.work_queue w ON w.id = i.id
+             WHERE w.state = 'pending' OR (w.state = 'claimed' AND w.available_at <= v_now)
+               FOR UPDATE OF w SKIP LOCKED) l;
     IF v_work IS NULL THEN
         RETURN;
     END IF;
