@@ -45,6 +45,17 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
+def _number(env: Mapping[str, str], name: str, default: float, kind: type[int] | type[float]) -> Any:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise ValueError(f"{name} must be {what}, got {raw!r}") from None
+
+
 DEFAULT_OUTBOX_ROUTES = "recovery.=log,log.=log,stream.=stream,webhook.=webhook"
 
 
@@ -71,14 +82,7 @@ class OutboxSettings:
         env = os.environ if env is None else env
 
         def number(name: str, default: float, kind: type[int] | type[float]) -> Any:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return kind(raw)
-            except ValueError:
-                what = "an integer" if kind is int else "a number"
-                raise ValueError(f"{name} must be {what}, got {raw!r}") from None
+            return _number(env, name, default, kind)
 
         d = cls()
         return cls(
@@ -96,3 +100,58 @@ class OutboxSettings:
             stream_key=env.get("M10_OUTBOX_STREAM_KEY") or d.stream_key,
             stream_max_len=number("M10_STREAM_MAX_LEN", d.stream_max_len, int),
         )
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """The Redis stream bridge (M10_STREAM_*, M10_CLAIM_IDLE_MS, ...; see docs/runbook.md)."""
+
+    stream_key: str = "m10:evaluate:stream"
+    group: str = "m10:evaluate:group"
+    max_len: int = 100000
+    claim_idle_ms: int = 60000
+    max_reclaim_attempts: int = 3
+    dead_letter_stream: str = "m10:evaluate:dead-letter"
+    # Items not completed this long after they became ready are claimed from PostgreSQL: longer than
+    # the stream's own retries (claim_idle_ms x max_reclaim_attempts), so poison stays the stream's.
+    grace_ms: int = 300000
+    # Socket timeout of the ingest's XADD: a dead or slow Redis costs an ingest at most this.
+    timeout_ms: int = 250
+    # A backlogged stream worker waits this long for a fuller batch (an idle one never waits).
+    linger_ms: int = 5
+    # M10_USE_STREAM: ingest XADDs its work items (the CLI's `m10 ingest --use-stream` does too).
+    publish: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StreamSettings:
+        env = os.environ if env is None else env
+        d = cls()
+        settings = cls(
+            stream_key=env.get("M10_STREAM_KEY") or d.stream_key,
+            group=env.get("M10_CONSUMER_GROUP") or d.group,
+            max_len=_number(env, "M10_STREAM_MAX_LEN", d.max_len, int),
+            claim_idle_ms=_number(env, "M10_CLAIM_IDLE_MS", d.claim_idle_ms, int),
+            max_reclaim_attempts=_number(env, "M10_MAX_RECLAIM_ATTEMPTS", d.max_reclaim_attempts, int),
+            dead_letter_stream=env.get("M10_DEAD_LETTER_STREAM") or d.dead_letter_stream,
+            grace_ms=_number(env, "M10_STREAM_GRACE_MS", d.grace_ms, int),
+            timeout_ms=_number(env, "M10_STREAM_TIMEOUT_MS", d.timeout_ms, int),
+            linger_ms=_number(env, "M10_STREAM_LINGER_MS", d.linger_ms, int),
+            publish=env.get("M10_USE_STREAM", "").lower() in ("1", "true", "yes", "on"),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that would lose work or spin (clear errors, not a misbehaving worker)."""
+        for name, value, low in (
+            ("M10_STREAM_MAX_LEN", self.max_len, 1),
+            ("M10_CLAIM_IDLE_MS", self.claim_idle_ms, 1),
+            ("M10_MAX_RECLAIM_ATTEMPTS", self.max_reclaim_attempts, 1),
+            ("M10_STREAM_GRACE_MS", self.grace_ms, 0),
+            ("M10_STREAM_TIMEOUT_MS", self.timeout_ms, 1),
+            ("M10_STREAM_LINGER_MS", self.linger_ms, 0),
+        ):
+            if value < low:
+                raise ValueError(f"{name} must be at least {low}, got {value}")
+        if self.stream_key == self.dead_letter_stream:
+            raise ValueError("M10_DEAD_LETTER_STREAM must differ from M10_STREAM_KEY")

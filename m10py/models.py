@@ -234,3 +234,63 @@ class SimilarCandidate:
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class StreamPendingEntry:
+    """An entry delivered to a consumer and not acknowledged yet (XPENDING)."""
+
+    id: str
+    consumer: str
+    idle_ms: int
+    deliveries: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamDeadLetter:
+    """An entry of the dead-letter stream, and whether it was replayed (m10_recovery.stream_replays)."""
+
+    id: str
+    work_id: int | None
+    candidate_id: int | None
+    orig_id: str | None
+    reason: str | None
+    consumer: str | None
+    deliveries: int | None
+    last_error: str | None
+    replayed_as: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamReplay:
+    """The outcome of replaying one dead-letter entry.
+
+    status: replayed (re-added now, as stream_id), already_replayed (recorded before: nothing done),
+    completed (the work item is no longer queued: nothing to replay)."""
+
+    dead_letter_id: str
+    work_id: int
+    status: str
+    stream_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ClaimReport:
+    """What one pass over stalled entries did (`m10 stream claim-stalled`)."""
+
+    reclaimed: int = 0
+    dead_lettered: int = 0
+    trimmed: int = 0
+    acknowledged: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -192,3 +192,53 @@ SELECT candidate_id, error_code, error_signature, template_id, template, score, 
   FROM m10_recovery.similar_candidates(p_candidate_id => %(candidate_id)s::bigint,
                                        p_limit => %(limit)s::integer)
 """
+
+CLAIM_WORK_BY_IDS = f"""
+SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.claim_work_by_ids(
+    p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[],
+    p_lease_seconds => %(lease_seconds)s::integer)
+"""
+
+OVERDUE_WORK_IDS = """
+SELECT m10_recovery.overdue_work_ids(
+    p_grace_seconds => %(grace_seconds)s::double precision, p_batch_size => %(batch_size)s::integer,
+    p_method => %(method)s)
+"""
+
+EVALUATE_WORK_BY_IDS = """
+SELECT work_id, candidate_id FROM m10_recovery.evaluate_work_by_ids(
+    p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[])
+"""
+
+COMPLETE_CLAIMED_WORK = """
+SELECT m10_recovery.complete_claimed_work(p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[])
+"""
+
+WORK_ITEM_STATES = """
+SELECT work_id, state FROM m10_recovery.work_item_states(p_work_ids => %(work_ids)s::bigint[])
+"""
+
+DEAD_LETTER_WORK = """
+SELECT state, last_error FROM m10_recovery.dead_letter_work(
+    p_work_id => %(work_id)s::bigint, p_reason => %(reason)s)
+"""
+
+# Replays of one dead-letter entry are serialised across processes by a session advisory lock on the
+# entry id (namespace 5: this bridge), held from the check to the record, around the XADD.
+STREAM_REPLAY_LOCK = "SELECT pg_advisory_lock(5, hashtext(%(dead_letter_id)s))"
+STREAM_REPLAY_UNLOCK = "SELECT pg_advisory_unlock(5, hashtext(%(dead_letter_id)s))"
+
+PREPARE_STREAM_REPLAY = """
+SELECT m10_recovery.prepare_stream_replay(
+    p_dead_letter_id => %(dead_letter_id)s, p_work_id => %(work_id)s::bigint)
+"""
+
+RECORD_STREAM_REPLAY = """
+SELECT m10_recovery.record_stream_replay(
+    p_dead_letter_id => %(dead_letter_id)s, p_work_id => %(work_id)s::bigint, p_stream_id => %(stream_id)s)
+"""
+
+STREAM_REPLAYS = """
+SELECT dead_letter_id, stream_id FROM m10_recovery.stream_replays
+ WHERE dead_letter_id = ANY (%(dead_letter_ids)s::text[])
+"""

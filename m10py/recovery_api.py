@@ -34,7 +34,10 @@ class RecoveryCalls(ClientBase):
         priority: int = 0,
         conn: Conn | None = None,
     ) -> IngestResult:
-        """Record one failure; a retry with the same idempotency_key replays the first answer."""
+        """Record one failure; a retry with the same idempotency_key replays the first answer.
+
+        With a stream publisher and no ``conn``, the new work item is XADDed after the commit; with
+        ``conn``, call ``self.stream.publish_results`` after your commit (never before it)."""
         params = {
             "failure_match_id": str(failure_match_id),
             "payload": json_text(payload, "failure_payload"),
@@ -45,6 +48,8 @@ class RecoveryCalls(ClientBase):
         with self._conn(conn) as c, c.cursor(row_factory=class_row(IngestResult)) as cur:
             row = cur.execute(queries.INGEST_FAILURE, params).fetchone()
         assert row is not None
+        if conn is None and self.stream is not None:  # committed: dispatch it
+            self.stream.publish_results([row])
         return row
 
     def ingest_failures(
@@ -63,7 +68,10 @@ class RecoveryCalls(ClientBase):
             "priority": priority,
         }
         with self._conn(conn) as c, c.cursor(row_factory=class_row(IngestResult)) as cur:
-            return cur.execute(queries.INGEST_FAILURES, params).fetchall()
+            rows = cur.execute(queries.INGEST_FAILURES, params).fetchall()
+        if conn is None and self.stream is not None:
+            self.stream.publish_results(rows)
+        return rows
 
     def evaluate_candidates(
         self, candidate_ids: Sequence[int], *, actor: str = "evaluator", conn: Conn | None = None

@@ -7,7 +7,7 @@ import logging
 import typer
 
 from m10py import __version__
-from m10py.cli import candidates, db, locks, outbox, queue
+from m10py.cli import candidates, db, locks, outbox, queue, stream
 from m10py.cli.common import CliState, failures_as_exit_codes, state
 from m10py.cli.ingest import ingest
 from m10py.cli.worker import worker
@@ -25,6 +25,7 @@ app.add_typer(queue.app, name="queue")
 app.add_typer(candidates.app, name="candidates")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(locks.app, name="locks")
+app.add_typer(stream.app, name="stream")
 app.command()(ingest)
 app.command()(worker)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import redis
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,9 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from m10py.client import M10Client
-from m10py.config import Settings, redact_url
+from m10py.config import Settings, StreamSettings, redact_url
 from m10py.db import create_pool
-from m10py.errors import M10Error
+from m10py.errors import InvalidArgument, M10Error
+from m10py.redis_conn import redis_client
 from m10py.services import ServiceResolver, ServiceUnavailable
 
 EXIT_FAILED = 1
@@ -57,6 +59,9 @@ def failures_as_exit_codes() -> Iterator[None]:
     except (ServiceUnavailable, psycopg.OperationalError) as exc:
         err_console.print(f"[red]database unavailable:[/red] {escape(redact_url(str(exc)))}")
         raise typer.Exit(EXIT_UNAVAILABLE) from exc
+    except redis.RedisError as exc:
+        err_console.print(f"[red]redis unavailable:[/red] {escape(redact_url(str(exc)))}")
+        raise typer.Exit(EXIT_UNAVAILABLE) from exc
     except (
         psycopg.errors.InvalidSchemaName,
         psycopg.errors.UndefinedFunction,
@@ -83,6 +88,24 @@ def client(ctx: typer.Context) -> Iterator[M10Client]:
             yield M10Client(pool)
         finally:
             pool.close()
+
+
+def stream_settings() -> StreamSettings:
+    try:
+        return StreamSettings.from_env()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def stream_redis(ctx: typer.Context, *, timeout: float) -> redis.Redis:
+    """The Redis of the stream bridge: REDIS_URL (a server or a sentinel deployment), required."""
+    url = state(ctx).settings.redis_url
+    if not url:
+        raise InvalidArgument("the stream bridge needs REDIS_URL (redis://host:port/db or redis+sentinel://...)")
+    try:
+        return redis_client(url, timeout=timeout)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from exc
 
 
 def print_json(data: Any) -> None:

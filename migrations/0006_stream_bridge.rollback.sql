@@ -1,0 +1,1 @@
+DROP TABLE m10_recovery.stream_replays;
