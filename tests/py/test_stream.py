@@ -497,7 +497,7 @@ sentinel parallel-syncs mymaster 1
 
 @needs_redis_server
 def test_sentinel_failover_mid_run_loses_nothing(client: M10Client, settings: StreamSettings) -> None:
-    master = RedisProcess().start()
+    master = RedisProcess(extra=["--repl-diskless-sync-delay", "0"]).start()
     replicas = [RedisProcess(extra=["--replicaof", "127.0.0.1", str(master.port)]).start() for _ in range(2)]
     sentinels: list[RedisProcess] = []
     try:
@@ -506,6 +506,13 @@ def test_sentinel_failover_mid_run_loses_nothing(client: M10Client, settings: St
             sentinels.append(
                 RedisProcess(port, sentinel=SENTINEL_CONF.format(port=port, master=master.port)).start()
             )
+        wait_until(
+            lambda: all(
+                redis.Redis(port=r.port).info("replication")["master_link_status"] == "up" for r in replicas
+            ),
+            30,
+            "the replicas to sync",
+        )
         probe = [redis.Redis(port=s.port, decode_responses=True) for s in sentinels]
         wait_until(
             lambda: all(
