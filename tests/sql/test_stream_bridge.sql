@@ -90,6 +90,9 @@ SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids(' ', ARRAY[1]::bigint[])$$, '22023');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY[1]::bigint[], 0)$$, '22023');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY(SELECT generate_series(1, 10001)::bigint))$$, '54000');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.evaluate_work_by_ids('w', NULL)$$, '22023');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.evaluate_work_by_ids('', ARRAY[1]::bigint[])$$, '22023');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.evaluate_work_by_ids('w', ARRAY(SELECT generate_series(1, 10001)::bigint))$$, '54000');
 SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(-1)$$, '22023');
 SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(1, 0)$$, '22023');
 SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(1, 10, 'nope')$$, '22023');
