@@ -210,10 +210,6 @@ SELECT work_id, candidate_id FROM m10_recovery.evaluate_work_by_ids(
     p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[])
 """
 
-COMPLETE_CLAIMED_WORK = """
-SELECT m10_recovery.complete_claimed_work(p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[])
-"""
-
 WORK_ITEM_STATES = """
 SELECT work_id, state FROM m10_recovery.work_item_states(p_work_ids => %(work_ids)s::bigint[])
 """

@@ -44,16 +44,6 @@ class StreamCalls(ClientBase):
         with self._conn(conn) as c:
             return [(int(r[0]), r[1]) for r in c.execute(queries.EVALUATE_WORK_BY_IDS, params)]
 
-    def complete_claimed_work(
-        self, worker_id: str, work_ids: Sequence[int], *, conn: Conn | None = None
-    ) -> int:
-        """How many of `work_ids` this worker still held and completed."""
-        params = {"worker_id": worker_id, "work_ids": bigint_array(work_ids)}
-        with self._conn(conn) as c:
-            row = c.execute(queries.COMPLETE_CLAIMED_WORK, params).fetchone()
-        assert row is not None
-        return int(row[0])
-
     def work_item_states(self, work_ids: Sequence[int], *, conn: Conn | None = None) -> dict[int, str]:
         """pending, claimed, lease_expired, dead or completed, by work id."""
         with self._conn(conn) as c:

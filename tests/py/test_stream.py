@@ -181,6 +181,30 @@ def test_consumer_first_finishes_its_own_pending_entries(
     assert evaluations(client) == 5 and queued(client) == 0
 
 
+def test_slow_consumer_and_reclaimer_evaluate_an_item_once(
+    client: M10Client, shared_redis: redis.Redis, settings: StreamSettings, poison: None
+) -> None:
+    sql(client, "INSERT INTO public.slow VALUES (1.0) RETURNING 1")  # the evaluation takes a second
+    client.stream = StreamPublisher(shared_redis, settings)
+    ingest(client, 1)
+    slow = StreamWorker(client, shared_redis, settings, consumer="slow", block_ms=50)
+    slow_thread = threading.Thread(target=lambda: slow.process(slow._next_batch(once=True)))
+    slow_thread.start()
+    time.sleep(settings.claim_idle_ms / 1000 + 0.2)  # the entry is idle now: reclaimable
+    reclaimer = StreamWorker(client, shared_redis, settings, consumer="reclaimer")
+    report = reclaimer.claim_stalled()  # takes the entry over while "slow" still evaluates it
+    slow_thread.join(30)
+    pending = shared_redis.xpending(settings.stream_key, settings.group)["pending"]
+    print(
+        f"reclaimed while in progress {report.reclaimed}, evaluated by the slow consumer "
+        f"{slow.stats.evaluated}, by the reclaimer {reclaimer.stats.evaluated}, total {evaluations(client)}, "
+        f"pending after the slow consumer's XACK {pending}"
+    )
+    assert report.reclaimed == 1 and reclaimer.stats.evaluated == 0
+    assert slow.stats.evaluated == 1 and slow.stats.acknowledged == 1
+    assert evaluations(client) == 1 and queued(client) == 0 and pending == 0
+
+
 # --- dead letters and replay -----------------------------------------------------------------------
 
 
@@ -497,7 +521,7 @@ sentinel parallel-syncs mymaster 1
 
 @needs_redis_server
 def test_sentinel_failover_mid_run_loses_nothing(client: M10Client, settings: StreamSettings) -> None:
-    master = RedisProcess().start()
+    master = RedisProcess(extra=["--repl-diskless-sync-delay", "0"]).start()
     replicas = [RedisProcess(extra=["--replicaof", "127.0.0.1", str(master.port)]).start() for _ in range(2)]
     sentinels: list[RedisProcess] = []
     try:
@@ -506,6 +530,13 @@ def test_sentinel_failover_mid_run_loses_nothing(client: M10Client, settings: St
             sentinels.append(
                 RedisProcess(port, sentinel=SENTINEL_CONF.format(port=port, master=master.port)).start()
             )
+        wait_until(
+            lambda: all(
+                redis.Redis(port=r.port).info("replication")["master_link_status"] == "up" for r in replicas
+            ),
+            30,
+            "the replicas to sync",
+        )
         probe = [redis.Redis(port=s.port, decode_responses=True) for s in sentinels]
         wait_until(
             lambda: all(

@@ -27,14 +27,6 @@ SELECT m10_test.is(
 SELECT m10_test.is((SELECT attempts FROM m10_recovery.work_queue WHERE id = (SELECT a[3] FROM ids)), 2::smallint,
                    'the takeover counts an attempt');
 
--- test: complete_claimed_work completes only what the worker holds
-SELECT m10_recovery.enqueue_work() FROM generate_series(1, 3);
-CREATE TEMP TABLE ids AS SELECT array_agg(id ORDER BY id) AS a FROM m10_recovery.work_queue;
-SELECT count(*) FROM m10_recovery.claim_work_by_ids('w', (SELECT a[1:2] FROM ids));
-SELECT count(*) FROM m10_recovery.claim_work_by_ids('x', (SELECT a[3:3] FROM ids));
-SELECT m10_test.is(m10_recovery.complete_claimed_work('w', (SELECT a FROM ids)), 2, 'two of three');
-SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE claimed_by = 'x'), 1::bigint, 'x keeps its item');
-
 -- test: the sweep finds expired leases and items ready for longer than the grace period only
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "old"}', p_now => '2026-01-01 00:00:00+00');
 SELECT m10_recovery.enqueue_work(p_payload => '{"n": "new"}', p_now => '2026-01-01 00:04:30+00');
@@ -98,6 +90,9 @@ SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids(' ', ARRAY[1]::bigint[])$$, '22023');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY[1]::bigint[], 0)$$, '22023');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work_by_ids('w', ARRAY(SELECT generate_series(1, 10001)::bigint))$$, '54000');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.evaluate_work_by_ids('w', NULL)$$, '22023');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.evaluate_work_by_ids('', ARRAY[1]::bigint[])$$, '22023');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.evaluate_work_by_ids('w', ARRAY(SELECT generate_series(1, 10001)::bigint))$$, '54000');
 SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(-1)$$, '22023');
 SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(1, 0)$$, '22023');
 SELECT m10_test.throws($$SELECT m10_recovery.overdue_work_ids(1, 10, 'nope')$$, '22023');
