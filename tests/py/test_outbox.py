@@ -7,6 +7,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -87,7 +88,10 @@ def _dead_reason(client: M10Client, outbox_id: int) -> str | None:
 
 
 def _run_once(processor: OutboxProcessor) -> None:
-    processor.run(threading.Event(), once=True)
+    # One claim and its deliveries: run(once=True) would claim again while anything is due, and a
+    # failure's full-jitter backoff can be due at once, which would make attempt counts random.
+    with ThreadPoolExecutor(processor.concurrency) as deliverers:
+        processor.process_batch(deliverers)
 
 
 def test_2xx_is_delivered_with_standard_webhooks_headers(client: M10Client, serve: Any) -> None:
