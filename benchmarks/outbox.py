@@ -29,8 +29,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
-# benchmarks/queue.py would shadow the standard library's queue module: drop this folder from the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+# benchmarks/queue.py would shadow the standard library's queue module: this folder goes last on
+# the path (for scratch_db), after the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR] + [str(BENCH_DIR)]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
@@ -47,10 +48,10 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
+from scratch_db import DURABLE, scratch_database  # noqa: E402
 
-from m10py import schema  # noqa: E402
 from m10py.client import M10Client  # noqa: E402
-from m10py.db import create_pool, with_database  # noqa: E402
+from m10py.db import create_pool  # noqa: E402
 from m10py.models import OutboxEvent  # noqa: E402
 from m10py.outbox import HandlerRegistry, OutboxProcessor  # noqa: E402
 from m10py.outbox_handlers import WebhookHandler  # noqa: E402
@@ -185,25 +186,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     calls, rounds, events = (1000, 2, 2000) if args.quick else (3000, 5, 10000)
 
-    name = f"m10_bench_outbox_{os.getpid()}"
-    with psycopg.connect(args.database_url, autocommit=True) as admin:
-        settings = dict(
-            admin.execute(
-                "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')"
-            )
-        )
-        if settings != {"fsync": "on", "synchronous_commit": "on"}:
-            print(f"refusing to run: need fsync and synchronous_commit on, got {settings}", file=sys.stderr)
-            return 2
-        version = admin.execute("SHOW server_version").fetchone()
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(args.database_url, name)
-    try:
-        schema.migrate(url)
+    with scratch_database(args.database_url, "m10_bench_outbox") as (url, version):
         rows = publish_overhead(url, calls, rounds) + delivery(url, events)
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     by = {r["system"]: r for r in rows}
     plain, publish, business = by["+ plain INSERT"], by["+ publish_outbox"], by["business"]
@@ -224,8 +208,8 @@ def main(argv: list[str]) -> int:
     result = {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python benchmarks/outbox.py" + (" --quick" if args.quick else ""),
-        "server_version": version[0] if version else None,
-        "settings": settings,
+        "server_version": version,
+        "settings": DURABLE,  # scratch_database refuses anything else
         "calls_per_trial": calls,
         "rounds": rounds,
         "events": events,

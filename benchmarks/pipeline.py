@@ -20,8 +20,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
-# benchmarks/queue.py would shadow the standard library's queue module: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+# benchmarks/queue.py would shadow the standard library's queue module: this folder goes last on
+# the path (for scratch_db), after the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR] + [str(BENCH_DIR)]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
@@ -36,11 +37,10 @@ from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
+from scratch_db import scratch_database  # noqa: E402
 
-from m10py import schema  # noqa: E402
 from m10py.client import M10Client  # noqa: E402
-from m10py.db import create_pool, with_database  # noqa: E402
+from m10py.db import create_pool  # noqa: E402
 from m10py.worker import EvaluationWorker  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -132,24 +132,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--failures", type=int, default=4000)
     args = parser.parse_args(argv)
-    name = f"bench_pipeline_{os.getpid()}"
-    with psycopg.connect(args.database_url, autocommit=True) as admin:
-        settings = dict(
-            admin.execute(
-                "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')"
-            ).fetchall()
-        )
-        if any(v != "on" for v in settings.values()):
-            print(f"refusing to run with {settings}", file=sys.stderr)
-            return 2
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = with_database(args.database_url, name)
-    try:
-        schema.migrate(url)
+    with scratch_database(args.database_url, "bench_pipeline") as (url, _version):
         result = run(url, args.failures)
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     print("end to end: ingest -> evaluated, 1 producer (batches of 100), 2 workers (batch 50)")
     for key, value in result.items():
         print(f"  {key:20} {value:,.2f}" if isinstance(value, float) else f"  {key:20} {value}")

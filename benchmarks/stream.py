@@ -42,8 +42,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
-# benchmarks/queue.py would shadow the standard library's queue module: drop this folder from the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+# benchmarks/queue.py would shadow the standard library's queue module: this folder goes last on
+# the path (for scratch_db), after the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR] + [str(BENCH_DIR)]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
@@ -61,11 +62,11 @@ from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
+from scratch_db import DURABLE, scratch_database  # noqa: E402
 
-from m10py import schema  # noqa: E402
 from m10py.client import M10Client  # noqa: E402
 from m10py.config import StreamSettings  # noqa: E402
-from m10py.db import create_pool, with_database  # noqa: E402
+from m10py.db import create_pool  # noqa: E402
 from m10py.models import ClaimedWork  # noqa: E402
 from m10py.redis_conn import redis_client  # noqa: E402
 from m10py.stream import StreamPublisher, ensure_group  # noqa: E402
@@ -319,25 +320,8 @@ def main(argv: list[str]) -> int:
     phases = [p for p in counts if p in args.phases.split(",")]
     partial = args.paths != "stream,db,raw" or len(phases) < len(counts)
 
-    name = f"m10_bench_stream_{os.getpid()}"
-    with psycopg.connect(args.database_url, autocommit=True) as admin:
-        settings = dict(
-            admin.execute(
-                "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')"
-            )
-        )
-        if settings != {"fsync": "on", "synchronous_commit": "on"}:
-            print(f"refusing to run: need fsync and synchronous_commit on, got {settings}", file=sys.stderr)
-            return 2
-        version = admin.execute("SHOW server_version").fetchone()
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(args.database_url, name)
-    try:
-        schema.migrate(url)
+    with scratch_database(args.database_url, "m10_bench_stream") as (url, version):
         runs = run_rounds(url, args, rounds, counts, phases)
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     rows = summarize(runs, counts)
     if partial:
@@ -364,8 +348,8 @@ def main(argv: list[str]) -> int:
     result = {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python benchmarks/stream.py" + (" --quick" if args.quick else ""),
-        "server_version": version[0] if version else None,
-        "settings": settings,
+        "server_version": version,
+        "settings": DURABLE,  # scratch_database refuses anything else
         "workers": WORKERS,
         "producers_saturated": PRODUCERS,
         "batch": BATCH,
