@@ -30,11 +30,24 @@ DECLARE
     -- Repeats: a 'matched' result depends only on the store, the code and the tokens, so while no
     -- template has been created or merged since, a repeat of an element reuses its result.
     v_first  integer[];  -- per element: the first element of the batch with the same code and tokens
-    v_memo   jsonb[];    -- per first element: its latest 'matched' result
+    v_memo   integer[];  -- per first element: the element whose latest 'matched' result repeats reuse
     v_memo_at integer[]; -- per first element: the store changes (v_changes) when that was computed
     v_changes integer := 0;
     v_f      integer;
     v_row    record;
+    -- The results, by element: src[i] is the element whose result element i reports (i itself, or
+    -- the one it repeats); the o_ arrays hold the results computed. One query returns them all.
+    src      integer[];
+    o_sig    text[];
+    o_tid    bigint[];
+    o_key    text[];
+    o_tmpl   text[];
+    o_ver    integer[];
+    o_action text[];
+    o_sim    real[];
+    o_pos    text[];     -- variable_positions as array literals (their lengths differ)
+    o_merge  bigint[];
+    o_prov   jsonb[];
 BEGIN
     IF cardinality(p_error_codes) IS DISTINCT FROM cardinality(p_messages) THEN
         RAISE EXCEPTION 'p_error_codes and p_messages must be arrays of one length, got % and %',
@@ -69,26 +82,33 @@ BEGIN
     FOR i IN 1 .. coalesce(cardinality(p_messages), 0) LOOP
         v_f := v_first[i];
         IF v_f < i AND v_memo_at[v_f] = v_changes THEN
-            RETURN QUERY
-            SELECT i, m.*
-              FROM jsonb_to_record(v_memo[v_f]) AS m(
-                       error_signature text, template_id bigint, template_key text, template text,
-                       template_version integer, action text, similarity real, variable_positions integer[],
-                       merge_id bigint, provenance jsonb);
+            src[i] := v_memo[v_f];
             CONTINUE;
         END IF;
         SELECT * INTO v_row FROM m10_recovery.learn_template_tokens(p_error_codes[i], v_tokens[i]::text[], p_now);
         IF v_row.action = 'matched' THEN
-            v_memo[v_f] := to_jsonb(v_row);
+            v_memo[v_f] := i;
             v_memo_at[v_f] := v_changes;
         ELSE
             v_changes := v_changes + 1;
         END IF;
-        RETURN QUERY
-        SELECT i, v_row.error_signature, v_row.template_id, v_row.template_key, v_row.template,
-               v_row.template_version, v_row.action, v_row.similarity, v_row.variable_positions,
-               v_row.merge_id, v_row.provenance;
+        src[i] := i;
+        o_sig[i] := v_row.error_signature;
+        o_tid[i] := v_row.template_id;
+        o_key[i] := v_row.template_key;
+        o_tmpl[i] := v_row.template;
+        o_ver[i] := v_row.template_version;
+        o_action[i] := v_row.action;
+        o_sim[i] := v_row.similarity;
+        o_pos[i] := v_row.variable_positions::text;
+        o_merge[i] := v_row.merge_id;
+        o_prov[i] := v_row.provenance;
     END LOOP;
+    RETURN QUERY
+    SELECT e.i::integer, o_sig[e.s], o_tid[e.s], o_key[e.s], o_tmpl[e.s], o_ver[e.s], o_action[e.s], o_sim[e.s],
+           o_pos[e.s]::integer[], o_merge[e.s], o_prov[e.s]
+      FROM unnest(src) WITH ORDINALITY AS e(s, i)
+     ORDER BY e.i;
 END
 $$;
 

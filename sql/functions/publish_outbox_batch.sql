@@ -45,8 +45,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION m10_recovery.publish_outbox_batch(text, jsonb[], text, text[], timestamptz) IS
-'publish_outbox for many events of one type in one INSERT, in the caller''s transaction (ingest_failures
-publishes its new candidates through it): one event per element of p_payloads, about
+'publish_outbox for many events of one type in one INSERT, in the caller''s transaction: one event
+per element of p_payloads, about
 p_aggregate_type and the matching element of p_aggregate_ids; returns the outbox ids in input order.
 The same rules as publish_outbox apply to every element; the first invalid one is named (22023) and
 nothing is written.';

@@ -599,3 +599,15 @@ SELECT m10_test.is((SELECT count(*) FROM m10_recovery.ingest_failures(
                    3::bigint, 'the UUID spellings PostgreSQL accepts are accepted');
 SELECT m10_test.is((SELECT occurrence_count FROM m10_recovery.recovery_candidates WHERE error_code = 'UNKNOWN'
                       AND failure_match_id = '00000000-0000-4000-8000-000000000001'), 2, 'braces and no hyphens are one id');
+
+-- test: without the seeded 'evaluate' work method, both ingest forms refuse with 55000 and write nothing
+DELETE FROM m10_recovery.work_methods WHERE name = 'evaluate';
+INSERT INTO snap SELECT * FROM ingest_state;
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.ingest_failure('00000000-0000-4000-8000-000000000001',
+                                                                  '{"error_type": "TIMEOUT"}')$$,
+                       '55000', 'work method ''evaluate'' is missing from m10_recovery.work_methods');
+SELECT m10_test.throws($$SELECT * FROM m10_recovery.ingest_failures(
+                           '[{"failure_match_id": "00000000-0000-4000-8000-000000000001",
+                              "failure_payload": {"error_type": "TIMEOUT"}}]')$$,
+                       '55000', 'work method ''evaluate'' is missing from m10_recovery.work_methods');
+SELECT m10_test.ok((SELECT ok FROM unchanged), 'nothing was written');
