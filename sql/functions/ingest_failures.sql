@@ -46,6 +46,9 @@ DECLARE
     a_hash      text[]     := '{}';
     a_input     jsonb[]    := '{}';
     a_message   text[]     := '{}';
+    a_code      text[]     := '{}';
+    a_skill     text[]     := '{}';
+    a_tenant    text[]     := '{}';
     a_sig       text[]     := '{}';
     a_template  text[]     := '{}';
     a_version   smallint[] := '{}';
@@ -163,6 +166,9 @@ BEGIN
                       END);
         a_input    := array_append(a_input, v_input);
         a_message  := array_append(a_message, v_input->>'message');
+        a_code     := array_append(a_code, v_input->>'error_code');
+        a_skill    := array_append(a_skill, v_input->>'skill');
+        a_tenant   := array_append(a_tenant, v_input->>'tenant');
     END LOOP;
 
     -- The fingerprints (v3, learned templates), in element order, of at most the first 64 KiB of
@@ -207,11 +213,11 @@ BEGIN
         BEGIN
             -- One upsert per identity, in identity order (concurrent batches lock rows in the same
             -- order, so they cannot deadlock); an identity n times in the batch counts n.
+            -- The CTEs carry the identity and ordinal only: the columns written are read from the
+            -- arrays by ordinal, not copied through every materialised step and sort.
             WITH el AS (
-                SELECT t.ord::integer AS ord, t.fmid, t.key, t.src, t.sig, t.tmpl, t.ver, t.msg, t.tmpl_id,
-                       t.input->>'error_code' AS code, t.input->>'skill' AS skill, t.input->>'tenant' AS tenant
-                  FROM unnest(a_fmid, a_key, a_source, a_sig, a_template, a_version, a_message, a_input, a_tmpl_id)
-                       WITH ORDINALITY AS t(fmid, key, src, sig, tmpl, ver, msg, input, tmpl_id, ord)
+                SELECT t.ord::integer AS ord, t.fmid, t.key, t.sig
+                  FROM unnest(a_fmid, a_key, a_sig) WITH ORDINALITY AS t(fmid, key, sig, ord)
             ),
             classified AS (
                 SELECT e.*, p.candidate_id AS prior_cand, p.status AS prior_status, p.payload_sha256 AS prior_hash,
@@ -234,8 +240,9 @@ BEGIN
                        (failure_match_id, error_signature, signature_version, error_code, message_template,
                         error_message, source, skill, tenant, idempotency_key, occurrence_count,
                         first_seen_at, last_seen_at, created_at, updated_at, template_id)
-                SELECT a.fmid, a.sig, a.ver, a.code, a.tmpl, nullif(a.msg, ''), a.src, a.skill, a.tenant, a.key,
-                       a.n, v_now, v_now, v_now, v_now, a.tmpl_id
+                SELECT a.fmid, a.sig, a_version[a.ord], a_code[a.ord], a_template[a.ord], nullif(a_message[a.ord], ''),
+                       a_source[a.ord], a_skill[a.ord], a_tenant[a.ord], a.key, a.n, v_now, v_now, v_now, v_now,
+                       a_tmpl_id[a.ord]
                   FROM app a
                  WHERE a.seq = 1
                  ORDER BY a.fmid, a.sig COLLATE "C"
