@@ -42,10 +42,13 @@ BEGIN
     v_lease := v_now + make_interval(secs => p_lease_seconds);
 
     IF cardinality(p_completed_ids) > 0 THEN
+        -- Written as a CASE so that the planner cannot read "state = 'claimed'" out of it: with it,
+        -- the generic plan scanned the whole lease index (every item claimed by any worker, and
+        -- the dead entries since the last vacuum) and filtered by id, instead of probing the
+        -- primary key once per id.
         DELETE FROM m10_recovery.work_queue
          WHERE id = ANY (p_completed_ids)
-           AND state = 'claimed'
-           AND claimed_by = p_worker_id;
+           AND CASE WHEN state = 'claimed' THEN claimed_by = p_worker_id END;
     END IF;
 
     -- Items whose lease expired come first (their worker is gone and they have waited longest), then
