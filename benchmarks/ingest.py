@@ -34,6 +34,13 @@ sample. The systems alternate within every round, in an order that flips each ro
 from other processes on a shared machine falls on both. Compare the ratios of one run, not absolute
 numbers across runs.
 
+Stages: where a single new ingest's server time goes, measured inside the server (a loop of calls
+in one transaction, rolled back; no round trip, no commit), per call, median over rounds: the payload
+check, the message template, its tokens, the template lookup, the four writes besides the candidate
+(evaluate item, outbox event, input and provenance rows), the whole ``ingest_failure``, and the
+baseline's upsert statement (the candidate's write). The round trip and commit are the single-mode
+latencies above.
+
 Targets checked: single new ingest >= 0.7 x the plain upsert; batch 100 ingest > 5000 failures/s.
 
 The server must have ``fsync`` and ``synchronous_commit`` on and the tables must be logged, or the
@@ -81,6 +88,7 @@ BATCH = 100
 REPEAT_IDENTITIES = 20
 SINGLE_TARGET_RATIO = 0.7
 BATCH_TARGET_PER_S = 5000.0
+STAGE_CALLS = 500  # calls per stage loop
 
 Conn = psycopg.Connection[Any]
 
@@ -307,6 +315,123 @@ class Bench:
         return Trial(failures, elapsed, latencies)
 
 
+# --- stages ------------------------------------------------------------------------------------------
+
+# One plpgsql loop per stage over the same failure, timed with clock_timestamp() inside the server.
+# The candidate upserts use fresh identities, as the single new mode does.
+STAGES_FUNCTION = """
+CREATE FUNCTION pg_temp.ingest_stages(p_payload jsonb, p_calls integer)
+RETURNS TABLE (stage text, us_per_call double precision)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    v_message text := p_payload->>'raw';
+    v_template text := m10_recovery.normalize_message(v_message);
+    v_tokens text[] := m10_recovery.template_tokens(v_template);
+    v_row record;
+BEGIN
+    PERFORM m10_recovery.learn_template_tokens(p_payload->>'error_type', v_tokens);  -- learned once
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        PERFORM m10_recovery.normalize_failure_payload(p_payload);
+    END LOOP;
+    stage := 'payload check (normalize_failure_payload)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        PERFORM m10_recovery.normalize_message(v_message);
+    END LOOP;
+    stage := 'message template (normalize_message)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        PERFORM m10_recovery.template_tokens(v_template);
+    END LOOP;
+    stage := 'tokens (template_tokens)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        SELECT * INTO v_row FROM m10_recovery.learn_template_tokens(p_payload->>'error_type', v_tokens);
+    END LOOP;
+    stage := 'template lookup (learn_template_tokens, matched)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    -- The four writes besides the candidate, as ingest_failure makes them for a new candidate.
+    SELECT * INTO v_row FROM m10_recovery.ingest_failure(gen_random_uuid(), p_payload, 'bench');
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        INSERT INTO m10_recovery.work_queue (candidate_id, method, payload, priority, max_attempts,
+                                             available_at, created_at)
+        SELECT v_row.candidate_id, m.name, '{}'::jsonb, 0, m.default_max_attempts, now(), now()
+          FROM m10_recovery.work_methods m WHERE m.name = 'evaluate';
+    END LOOP;
+    stage := 'evaluate item insert';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        PERFORM m10_recovery.publish_outbox(
+            'recovery.candidate.created',
+            jsonb_build_object('candidate_id', v_row.candidate_id, 'failure_match_id', gen_random_uuid(),
+                               'error_signature', v_row.error_signature,
+                               'error_code', p_payload->>'error_type', 'source', 'bench'),
+            'candidate', v_row.candidate_id::text);
+    END LOOP;
+    stage := 'outbox event (publish_outbox)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        WITH si AS (
+            INSERT INTO m10_recovery.suggestion_input (candidate_id, input_type, source, value)
+            VALUES (v_row.candidate_id, 'failure', 'bench', p_payload)
+        )
+        INSERT INTO m10_recovery.suggestion_provenance (candidate_id, event, actor, details)
+        VALUES (v_row.candidate_id, 'ingested', 'bench',
+                jsonb_build_object('error_signature', v_row.error_signature, 'input', p_payload));
+    END LOOP;
+    stage := 'input and provenance rows';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        SELECT * INTO v_row FROM m10_recovery.ingest_failure(gen_random_uuid(), p_payload, 'bench');
+    END LOOP;
+    stage := 'ingest_failure, whole (server only)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        INSERT INTO bench_upsert AS b (failure_match_id, error_signature, signature_version, error_code,
+                                       message_template, error_message, source, skill, tenant)
+        VALUES (gen_random_uuid(), 'v1:' || md5(v_message), 1, p_payload->>'error_type', v_message, v_message,
+                'bench', p_payload->>'skill', p_payload->>'tenant')
+        ON CONFLICT (failure_match_id, error_signature) DO UPDATE
+           SET occurrence_count = b.occurrence_count + 1, last_seen_at = now(), updated_at = now();
+    END LOOP;
+    stage := 'plain upsert statement (server only)';
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+END
+$$
+"""
+
+
+def stage_costs(conn: Conn, rounds: int, calls: int) -> dict[str, float]:
+    """Median µs per call of each stage over ``rounds`` loops of ``calls``; nothing is kept."""
+    samples: dict[str, list[float]] = {}
+    payload = Jsonb(make_failure(0).payload)
+    with conn.transaction(force_rollback=True):
+        conn.execute(STAGES_FUNCTION)
+        for _ in range(rounds):
+            for stage, us in conn.execute("SELECT * FROM pg_temp.ingest_stages(%s, %s)", (payload, calls)):
+                samples.setdefault(stage, []).append(float(us))
+    return {stage: statistics.median(values) for stage, values in samples.items()}
+
+
 # --- results -----------------------------------------------------------------------------------------
 
 
@@ -383,7 +508,7 @@ def checks(rows: list[Row]) -> list[Check]:
     return found
 
 
-def print_results(rows: list[Row], found: list[Check]) -> None:
+def print_results(rows: list[Row], found: list[Check], stages: dict[str, float]) -> None:
     header = f"{'mode':<15} {'system':<8} {'calls':>7} {'failures/s':>11} {'p50 ms':>8} {'p99 ms':>8}"
     print()
     print(header)
@@ -398,6 +523,10 @@ def print_results(rows: list[Row], found: list[Check]) -> None:
         value = "n/a" if c.value is None else (f"{c.value:.2f}" if c.value < 100 else f"{c.value:.0f}")
         verdict = {True: "met", False: "NOT met", None: ""}[c.met]
         print(f"{c.name:<40} {value:>8}  target {c.target:<10} {verdict}")
+    print()
+    print("where a single new ingest's server time goes (µs per call, no round trip or commit)")
+    for stage, us in stages.items():
+        print(f"  {stage:<50} {us:>8.1f}")
 
 
 # --- database ----------------------------------------------------------------------------------------
@@ -526,9 +655,10 @@ def main(argv: list[str]) -> int:
                     )
         rows = [make_row(m, s, trials[(m.key, s)]) for m in MODES for s in m.systems]
         left = verify(conn)
+        stages = stage_costs(conn, sizes.rounds, STAGE_CALLS)
 
     found = checks(rows)
-    print_results(rows, found)
+    print_results(rows, found, stages)
     result = {
         "benchmark": "ingest",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -541,6 +671,7 @@ def main(argv: list[str]) -> int:
         "payload_example": make_failure(1).payload,
         "rows": [asdict(r) for r in rows],
         "checks": [asdict(c) for c in found],
+        "stages_us_per_call": stages,
         "left_behind": left,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
