@@ -1,7 +1,8 @@
 """`m10 worker --use-stream`: evaluate work items dispatched through the Redis stream.
 
 Per batch: XREADGROUP, then one statement (evaluate_work_by_ids) claims the items by id (a row lock
-on only still pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK.
+on only still pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK
+(sent with the next XREADGROUP, one round trip for both).
 Claim, evaluation and completion commit together, so an item is evaluated at most once: a consumer whose
 entry was reclaimed by another finds the item locked, completed or taken and evaluates nothing.
 
@@ -86,6 +87,7 @@ class StreamWorker:
         self.stats = StreamWorkerStats()
         self._next_reclaim = 0.0
         self._next_sweep = 0.0
+        self._unacked: list[str] = []  # finished entries whose XACK goes out with the next read
 
     # ---- the loop -------------------------------------------------------------------------------
 
@@ -102,7 +104,7 @@ class StreamWorker:
                 busy = self._housekeeping(force=once)
                 entries = self._next_batch(once)
                 if entries:
-                    self.process(entries)
+                    self.process(entries, ack_later=True)
                 elif once and not busy:
                     break
             except (redis.RedisError, psycopg.OperationalError) as exc:
@@ -113,19 +115,43 @@ class StreamWorker:
                     self._sweep_quietly()
                 if once or stop.wait(ERROR_BACKOFF_SECONDS):
                     break
+        try:
+            self._ack([])
+        except redis.RedisError as exc:  # left pending: reclaimed later, their items found completed
+            log.info("stream worker %s: final XACK failed: %s", self.consumer, exc)
         self.leave_group()
         log.info("stream worker %s stopped: %s", self.consumer, self.stats)
         return self.stats
 
     def _read(self, start: str, *, block: int | None, count: int | None = None) -> list[Entry]:
-        reply: Any = self.redis.xreadgroup(
-            self.settings.group,
-            self.consumer,
-            {self.settings.stream_key: start},
-            count=count or self.batch_size,
-            block=block,
-        )
+        """XREADGROUP, after the XACK of the last batch in the same round trip."""
+        s = self.settings
+        read: dict[str, Any] = {
+            "groupname": s.group,
+            "consumername": self.consumer,
+            "streams": {s.stream_key: start},
+            "count": count or self.batch_size,
+            "block": block,
+        }
+        if self._unacked:
+            # Taken first: an XACK that failed is not retried (those entries are reclaimed later and
+            # acknowledged then, their items found completed).
+            ids, self._unacked = self._unacked, []
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(s.stream_key, s.group, *ids)
+                pipe.xreadgroup(**read)
+                acknowledged, reply = pipe.execute()
+            self.stats.acknowledged += int(acknowledged)
+        else:
+            reply = self.redis.xreadgroup(**read)
         return [(str(i), dict(f or {})) for _, entries in (reply or []) for i, f in entries]
+
+    def _ack(self, entry_ids: list[str]) -> None:
+        """XACK these and any deferred ones now."""
+        ids, self._unacked = self._unacked + entry_ids, []
+        if ids:
+            acknowledged = self.redis.xack(self.settings.stream_key, self.settings.group, *ids)
+            self.stats.acknowledged += int(acknowledged)
 
     def _next_batch(self, once: bool) -> list[Entry]:
         """Idle: block for the first entry and process it at once (dispatch latency). Backlogged (entries
@@ -189,8 +215,9 @@ class StreamWorker:
 
     # ---- one batch of entries -------------------------------------------------------------------
 
-    def process(self, entries: Sequence[Entry]) -> None:
-        """Claim, evaluate and complete the entries' items, then XACK what is finished."""
+    def process(self, entries: Sequence[Entry], *, ack_later: bool = False) -> None:
+        """Claim, evaluate and complete the entries' items, then XACK what is finished (with
+        ack_later: with the next read)."""
         self.stats.batches += 1
         by_work: dict[int, list[str]] = {}
         ack: list[str] = []
@@ -223,10 +250,10 @@ class StreamWorker:
                     )
             # pending / lease_expired: failed here, or locked by another transaction: the entry
             # stays pending and is reclaimed after M10_CLAIM_IDLE_MS.
-        if ack:
-            self.stats.acknowledged += int(
-                self.redis.xack(self.settings.stream_key, self.settings.group, *ack)
-            )
+        if ack_later:
+            self._unacked += ack
+        else:
+            self._ack(ack)
         if any(not fields for _, fields in entries):
             self.sweep(grace_seconds=self.settings.claim_idle_ms / 1000)
 
