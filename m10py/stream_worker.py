@@ -28,6 +28,7 @@ import psycopg
 import redis
 
 from m10py.client import M10Client
+from m10py.client_base import Conn
 from m10py.config import StreamSettings
 from m10py.errors import M10Error
 from m10py.models import ClaimReport
@@ -88,6 +89,10 @@ class StreamWorker:
         self._next_reclaim = 0.0
         self._next_sweep = 0.0
         self._unacked: list[str] = []  # finished entries whose XACK goes out with the next read
+        # While run() is busy it keeps one pooled connection for its batches: no checkout (and the
+        # pool's check, a round trip) per batch. Given back whenever the worker waits for entries.
+        self._hold_db = False
+        self._db: Conn | None = None
 
     # ---- the loop -------------------------------------------------------------------------------
 
@@ -95,6 +100,7 @@ class StreamWorker:
         """Work until `stop` is set (SIGTERM) or, with once, until neither Redis nor the sweep has work."""
         log.info("stream worker %s started (batch %d)", self.consumer, self.batch_size)
         own_pending_done = False
+        self._hold_db = True
         while not stop.is_set():
             try:
                 if not own_pending_done:
@@ -109,12 +115,15 @@ class StreamWorker:
                     break
             except (redis.RedisError, psycopg.OperationalError) as exc:
                 self.stats.errors += 1
+                self._release_db()
                 log.warning("stream worker %s: %s: %s; retrying", self.consumer, type(exc).__name__, exc)
                 own_pending_done = False  # a new master (failover) may have lost the group: recreate
                 if not isinstance(exc, psycopg.OperationalError):
                     self._sweep_quietly()
                 if once or stop.wait(ERROR_BACKOFF_SECONDS):
                     break
+        self._hold_db = False
+        self._release_db()
         try:
             self._ack([])
         except redis.RedisError as exc:  # left pending: reclaimed later, their items found completed
@@ -160,6 +169,7 @@ class StreamWorker:
         if once:
             return entries
         if not entries:
+            self._release_db()
             return self._read(">", block=self.block_ms)
         if len(entries) < self.batch_size and self.settings.linger_ms:
             entries += self._linger(len(entries))
@@ -264,7 +274,7 @@ class StreamWorker:
         try:
             if self.on_claim is not None:
                 self.on_claim(work_ids)
-            done = self.client.evaluate_work_by_ids(self.consumer, work_ids)
+            done = self._evaluate_work_by_ids(work_ids)
         except (M10Error, psycopg.Error) as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise
@@ -277,6 +287,29 @@ class StreamWorker:
         self.stats.evaluated += with_candidate
         self.stats.skipped += len(done) - with_candidate
         return {work_id for work_id, _ in done}
+
+    def _evaluate_work_by_ids(self, work_ids: list[int]) -> list[tuple[int, int | None]]:
+        """On the held connection (in run); if that one broke (server restart, backend terminated),
+        once more on a fresh one from the pool. The repeat is safe: a statement that committed before
+        the connection broke completed its items, and the repeat skips completed items."""
+        if not self._hold_db:
+            return self.client.evaluate_work_by_ids(self.consumer, work_ids)
+        if self._db is None:
+            self._db = self.client.pool.getconn()
+        try:
+            return self.client.evaluate_work_by_ids(self.consumer, work_ids, conn=self._db)
+        except psycopg.OperationalError as exc:
+            if not self._db.broken:
+                raise
+            log.warning("stream worker %s: database connection lost (%s); retrying", self.consumer, exc)
+            self._release_db()
+            return self.client.evaluate_work_by_ids(self.consumer, work_ids)
+
+    def _release_db(self) -> None:
+        """Give the held connection back (the pool replaces a broken one)."""
+        if self._db is not None:
+            self.client.pool.putconn(self._db)
+            self._db = None
 
     def _record_failure(self, work_id: int, exc: Exception) -> None:
         """Keep the error on the item and leave it pending for the stream's redelivery; retry_in the
