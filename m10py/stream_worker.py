@@ -99,8 +99,23 @@ class StreamWorker:
     def run(self, stop: threading.Event, *, once: bool = False) -> StreamWorkerStats:
         """Work until `stop` is set (SIGTERM) or, with once, until neither Redis nor the sweep has work."""
         log.info("stream worker %s started (batch %d)", self.consumer, self.batch_size)
+        # With a pool of one connection the worker's other calls need it: nothing is held then.
+        self._hold_db = self.client.pool.max_size > 1
+        try:
+            self._loop(stop, once)
+        finally:
+            self._hold_db = False
+            self._release_db()
+        try:
+            self._ack([])
+        except redis.RedisError as exc:  # left pending: reclaimed later, their items found completed
+            log.info("stream worker %s: final XACK failed: %s", self.consumer, exc)
+        self.leave_group()
+        log.info("stream worker %s stopped: %s", self.consumer, self.stats)
+        return self.stats
+
+    def _loop(self, stop: threading.Event, once: bool) -> None:
         own_pending_done = False
-        self._hold_db = True
         while not stop.is_set():
             try:
                 if not own_pending_done:
@@ -112,7 +127,7 @@ class StreamWorker:
                 if entries:
                     self.process(entries, ack_later=True)
                 elif once and not busy:
-                    break
+                    return
             except (redis.RedisError, psycopg.OperationalError) as exc:
                 self.stats.errors += 1
                 self._release_db()
@@ -121,16 +136,7 @@ class StreamWorker:
                 if not isinstance(exc, psycopg.OperationalError):
                     self._sweep_quietly()
                 if once or stop.wait(ERROR_BACKOFF_SECONDS):
-                    break
-        self._hold_db = False
-        self._release_db()
-        try:
-            self._ack([])
-        except redis.RedisError as exc:  # left pending: reclaimed later, their items found completed
-            log.info("stream worker %s: final XACK failed: %s", self.consumer, exc)
-        self.leave_group()
-        log.info("stream worker %s stopped: %s", self.consumer, self.stats)
-        return self.stats
+                    return
 
     def _read(self, start: str, *, block: int | None, count: int | None = None) -> list[Entry]:
         """XREADGROUP, after the XACK of the last batch in the same round trip."""
