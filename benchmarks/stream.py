@@ -3,7 +3,7 @@ with a raw redis-py stream loop as the floor.
 
 One command::
 
-    python benchmarks/stream.py            # a warm-up and 5 rotating rounds, about 12 minutes
+    python benchmarks/stream.py            # a warm-up and 5 rotating rounds, about 5 minutes
     python benchmarks/stream.py --quick    # 1 round, about 30 seconds
 
 It creates a database of its own (``--database-url``, else ``$DATABASE_URL``, else the local

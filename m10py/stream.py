@@ -10,7 +10,6 @@ ingest.
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import redis
+from redis.connection import Connection
 
 from m10py.client import M10Client
 from m10py.config import StreamSettings
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # After a failed XADD the publisher leaves Redis alone this long (what is queued meanwhile is given
 # up on: PostgreSQL has it), so a dead Redis costs one timeout a second, not one per item.
 PUBLISH_BACKOFF_SECONDS = 1.0
+# Most XADDs one write carries (a backlog after an outage goes out in several round trips).
+SEND_MAX = 1000
 
 STREAM_ID = re.compile(r"[0-9]+-[0-9]+")
 
@@ -52,9 +54,14 @@ def ensure_group(client: redis.Redis, settings: StreamSettings) -> None:
 
 
 class StreamPublisher:
-    """XADDs committed work items (MAXLEN ~ M10_STREAM_MAX_LEN) from a background thread, in
-    pipelines: the caller only queues them and never waits for Redis, dead or slow. What cannot be
-    sent (Redis failing, the queue full, the process exiting first) stays claimable in PostgreSQL."""
+    """XADDs committed work items (MAXLEN ~ M10_STREAM_MAX_LEN) from a background thread: the caller
+    only queues them and never waits for Redis, dead or slow. What cannot be sent (Redis failing,
+    the queue full, the process exiting first) stays claimable in PostgreSQL.
+
+    The thread sends everything queued as one write on a connection of its own (no per-command pool
+    checkout or retry). Each write costs a wake-up of the thread and of Redis, which is most of its
+    CPU, so under load (the last write less than M10_STREAM_LINGER_MS ago) it waits out that time
+    first and the items queued meanwhile share the write; an idle publisher sends at once."""
 
     def __init__(
         self,
@@ -67,12 +74,16 @@ class StreamPublisher:
         self.redis = client
         self.settings = settings
         self.clock = clock
+        self.max_queued = max_queued
         self.published = 0
         self.failed = 0
-        self._queue: queue.Queue[tuple[int, int | None]] = queue.Queue(max_queued)
-        self._unsent = 0  # queued and not yet sent or given up on
-        self._idle = threading.Condition()
+        self._queued: list[tuple[int, int | None]] = []
+        self._unsent = 0  # queued or being sent
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._idle = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None
         self._group_ready = False
         self._skip_until = 0.0
 
@@ -81,73 +92,85 @@ class StreamPublisher:
 
     def publish(self, items: Sequence[tuple[int, int | None]]) -> None:
         """Queue each (work_id, candidate_id) for XADD; call only after the commit."""
-        for item in items:
-            with self._idle:
-                self._unsent += 1
-            try:
-                self._queue.put_nowait(item)
-            except queue.Full:
-                self._done(0, 1)
-        if items and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="m10-stream-publisher", daemon=True)
-            self._thread.start()
+        if not items:
+            return
+        with self._lock:
+            taken = max(0, min(len(items), self.max_queued - len(self._queued)))
+            self._queued.extend(items[:taken])
+            self._unsent += taken
+            self.failed += len(items) - taken  # the queue is full: PostgreSQL has them
+            self._work.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="m10-stream-publisher", daemon=True)
+                self._thread.start()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued was sent or given up on; False on timeout."""
-        with self._idle:
+        with self._lock:
             return self._idle.wait_for(lambda: self._unsent == 0, timeout)
 
-    def _done(self, sent: int, failed: int) -> None:
-        with self._idle:
-            self.published += sent
-            self.failed += failed
-            self._unsent -= sent + failed
-            self._idle.notify_all()
-
     def _run(self) -> None:
+        linger = self.settings.linger_ms / 1000
+        last_write = -linger
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < 1000:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            with self._lock:
+                self._work.wait_for(lambda: bool(self._queued))
+            # Busy (a write went out less than the linger ago): let more items join this one.
+            time.sleep(max(0.0, last_write + linger - time.monotonic()))
+            last_write = time.monotonic()
+            with self._lock:
+                batch, self._queued = self._queued[:SEND_MAX], self._queued[SEND_MAX:]
             sent = self._send(batch)
-            self._done(sent, len(batch) - sent)
+            with self._lock:
+                self.published += sent
+                self.failed += len(batch) - sent
+                self._unsent -= len(batch)
+                self._idle.notify_all()
 
     def _send(self, items: list[tuple[int, int | None]]) -> int:
+        """XADD the items in one write; the number Redis confirmed."""
         if self.clock() < self._skip_until:
             return 0
+        sent = 0
+        error: redis.RedisError | None = None
         try:
             if not self._group_ready:
                 ensure_group(self.redis, self.settings)
                 self._group_ready = True
-            if len(items) == 1:  # a pipeline object costs more than the command
-                self._xadd(self.redis, *items[0])
-            else:
-                with self.redis.pipeline(transaction=False) as pipe:
-                    for work_id, candidate_id in items:
-                        self._xadd(pipe, work_id, candidate_id)
-                    pipe.execute()
-        except redis.RedisError as exc:
+            if self._conn is None:
+                self._conn = self.redis.connection_pool.get_connection()
+            conn = self._conn
+            packed = conn.pack_commands([self._xadd_args(*item) for item in items])  # type: ignore[no-untyped-call]
+            conn.send_packed_command(packed)  # type: ignore[no-untyped-call]
+            for _ in items:
+                conn.read_response()
+                sent += 1
+        except redis.RedisError as exc:  # the rest unconfirmed (added or not: the sweep has them)
+            error = exc
+            if self._conn is not None:
+                # Back to the pool, closed: the next one connects through the pool again, which asks
+                # the sentinels where the master is now.
+                self._conn.disconnect()  # type: ignore[no-untyped-call]
+                self.redis.connection_pool.release(self._conn)
+                self._conn = None
+        if error is not None:
             self._group_ready = False
             self._skip_until = self.clock() + PUBLISH_BACKOFF_SECONDS
             log.warning(
-                "stream XADD of %d work items failed (%s: %s); they stay claimable in PostgreSQL",
+                "stream XADD of %d of %d work items failed (%s: %s); they stay claimable in PostgreSQL",
+                len(items) - sent,
                 len(items),
-                type(exc).__name__,
-                exc,
+                type(error).__name__,
+                error,
             )
-            return 0
-        return len(items)
+        return sent
 
-    def _xadd(self, target: Any, work_id: int, candidate_id: int | None) -> None:
-        target.xadd(
-            self.settings.stream_key,
-            entry_fields(work_id, candidate_id),
-            maxlen=self.settings.max_len,
-            approximate=True,
-        )
+    def _xadd_args(self, work_id: int, candidate_id: int | None) -> list[str | int]:
+        s = self.settings
+        args: list[str | int] = ["XADD", s.stream_key, "MAXLEN", "~", s.max_len, "*"]
+        for field, value in entry_fields(work_id, candidate_id).items():
+            args += [field, value]
+        return args
 
 
 class StreamAdmin:

@@ -1,7 +1,8 @@
 """`m10 worker --use-stream`: evaluate work items dispatched through the Redis stream.
 
 Per batch: XREADGROUP, then one statement (evaluate_work_by_ids) claims the items by id (a row lock
-on only still pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK.
+on only still pending or expired items, SKIP LOCKED), evaluates them and completes them, then XACK
+(sent with the next XREADGROUP, one round trip for both).
 Claim, evaluation and completion commit together, so an item is evaluated at most once: a consumer whose
 entry was reclaimed by another finds the item locked, completed or taken and evaluates nothing.
 
@@ -27,6 +28,7 @@ import psycopg
 import redis
 
 from m10py.client import M10Client
+from m10py.client_base import Conn
 from m10py.config import StreamSettings
 from m10py.errors import M10Error
 from m10py.models import ClaimReport
@@ -86,12 +88,33 @@ class StreamWorker:
         self.stats = StreamWorkerStats()
         self._next_reclaim = 0.0
         self._next_sweep = 0.0
+        self._unacked: list[str] = []  # finished entries whose XACK goes out with the next read
+        # While run() is busy it keeps one pooled connection for its batches: no checkout (and the
+        # pool's check, a round trip) per batch. Given back whenever the worker waits for entries.
+        self._hold_db = False
+        self._db: Conn | None = None
 
     # ---- the loop -------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, *, once: bool = False) -> StreamWorkerStats:
         """Work until `stop` is set (SIGTERM) or, with once, until neither Redis nor the sweep has work."""
         log.info("stream worker %s started (batch %d)", self.consumer, self.batch_size)
+        # With a pool of one connection the worker's other calls need it: nothing is held then.
+        self._hold_db = self.client.pool.max_size > 1
+        try:
+            self._loop(stop, once)
+        finally:
+            self._hold_db = False
+            self._release_db()
+        try:
+            self._ack([])
+        except redis.RedisError as exc:  # left pending: reclaimed later, their items found completed
+            log.info("stream worker %s: final XACK failed: %s", self.consumer, exc)
+        self.leave_group()
+        log.info("stream worker %s stopped: %s", self.consumer, self.stats)
+        return self.stats
+
+    def _loop(self, stop: threading.Event, once: bool) -> None:
         own_pending_done = False
         while not stop.is_set():
             try:
@@ -102,30 +125,48 @@ class StreamWorker:
                 busy = self._housekeeping(force=once)
                 entries = self._next_batch(once)
                 if entries:
-                    self.process(entries)
+                    self.process(entries, ack_later=True)
                 elif once and not busy:
-                    break
+                    return
             except (redis.RedisError, psycopg.OperationalError) as exc:
                 self.stats.errors += 1
+                self._release_db()
                 log.warning("stream worker %s: %s: %s; retrying", self.consumer, type(exc).__name__, exc)
                 own_pending_done = False  # a new master (failover) may have lost the group: recreate
                 if not isinstance(exc, psycopg.OperationalError):
                     self._sweep_quietly()
                 if once or stop.wait(ERROR_BACKOFF_SECONDS):
-                    break
-        self.leave_group()
-        log.info("stream worker %s stopped: %s", self.consumer, self.stats)
-        return self.stats
+                    return
 
     def _read(self, start: str, *, block: int | None, count: int | None = None) -> list[Entry]:
-        reply: Any = self.redis.xreadgroup(
-            self.settings.group,
-            self.consumer,
-            {self.settings.stream_key: start},
-            count=count or self.batch_size,
-            block=block,
-        )
+        """XREADGROUP, after the XACK of the last batch in the same round trip."""
+        s = self.settings
+        read: dict[str, Any] = {
+            "groupname": s.group,
+            "consumername": self.consumer,
+            "streams": {s.stream_key: start},
+            "count": count or self.batch_size,
+            "block": block,
+        }
+        if self._unacked:
+            # Taken first: an XACK that failed is not retried (those entries are reclaimed later and
+            # acknowledged then, their items found completed).
+            ids, self._unacked = self._unacked, []
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(s.stream_key, s.group, *ids)
+                pipe.xreadgroup(**read)
+                acknowledged, reply = pipe.execute()
+            self.stats.acknowledged += int(acknowledged)
+        else:
+            reply = self.redis.xreadgroup(**read)
         return [(str(i), dict(f or {})) for _, entries in (reply or []) for i, f in entries]
+
+    def _ack(self, entry_ids: list[str]) -> None:
+        """XACK these and any deferred ones now."""
+        ids, self._unacked = self._unacked + entry_ids, []
+        if ids:
+            acknowledged = self.redis.xack(self.settings.stream_key, self.settings.group, *ids)
+            self.stats.acknowledged += int(acknowledged)
 
     def _next_batch(self, once: bool) -> list[Entry]:
         """Idle: block for the first entry and process it at once (dispatch latency). Backlogged (entries
@@ -134,6 +175,7 @@ class StreamWorker:
         if once:
             return entries
         if not entries:
+            self._release_db()
             return self._read(">", block=self.block_ms)
         if len(entries) < self.batch_size and self.settings.linger_ms:
             entries += self._linger(len(entries))
@@ -189,8 +231,9 @@ class StreamWorker:
 
     # ---- one batch of entries -------------------------------------------------------------------
 
-    def process(self, entries: Sequence[Entry]) -> None:
-        """Claim, evaluate and complete the entries' items, then XACK what is finished."""
+    def process(self, entries: Sequence[Entry], *, ack_later: bool = False) -> None:
+        """Claim, evaluate and complete the entries' items, then XACK what is finished (with
+        ack_later: with the next read)."""
         self.stats.batches += 1
         by_work: dict[int, list[str]] = {}
         ack: list[str] = []
@@ -223,10 +266,10 @@ class StreamWorker:
                     )
             # pending / lease_expired: failed here, or locked by another transaction: the entry
             # stays pending and is reclaimed after M10_CLAIM_IDLE_MS.
-        if ack:
-            self.stats.acknowledged += int(
-                self.redis.xack(self.settings.stream_key, self.settings.group, *ack)
-            )
+        if ack_later:
+            self._unacked += ack
+        else:
+            self._ack(ack)
         if any(not fields for _, fields in entries):
             self.sweep(grace_seconds=self.settings.claim_idle_ms / 1000)
 
@@ -237,7 +280,7 @@ class StreamWorker:
         try:
             if self.on_claim is not None:
                 self.on_claim(work_ids)
-            done = self.client.evaluate_work_by_ids(self.consumer, work_ids)
+            done = self._evaluate_work_by_ids(work_ids)
         except (M10Error, psycopg.Error) as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise
@@ -250,6 +293,29 @@ class StreamWorker:
         self.stats.evaluated += with_candidate
         self.stats.skipped += len(done) - with_candidate
         return {work_id for work_id, _ in done}
+
+    def _evaluate_work_by_ids(self, work_ids: list[int]) -> list[tuple[int, int | None]]:
+        """On the held connection (in run); if that one broke (server restart, backend terminated),
+        once more on a fresh one from the pool. The repeat is safe: a statement that committed before
+        the connection broke completed its items, and the repeat skips completed items."""
+        if not self._hold_db:
+            return self.client.evaluate_work_by_ids(self.consumer, work_ids)
+        if self._db is None:
+            self._db = self.client.pool.getconn()
+        try:
+            return self.client.evaluate_work_by_ids(self.consumer, work_ids, conn=self._db)
+        except psycopg.OperationalError as exc:
+            if not self._db.broken:
+                raise
+            log.warning("stream worker %s: database connection lost (%s); retrying", self.consumer, exc)
+            self._release_db()
+            return self.client.evaluate_work_by_ids(self.consumer, work_ids)
+
+    def _release_db(self) -> None:
+        """Give the held connection back (the pool replaces a broken one)."""
+        if self._db is not None:
+            self.client.pool.putconn(self._db)
+            self._db = None
 
     def _record_failure(self, work_id: int, exc: Exception) -> None:
         """Keep the error on the item and leave it pending for the stream's redelivery; retry_in the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -89,6 +90,55 @@ class RedisProcess:
     def close(self) -> None:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class CuttingProxy:
+    """A TCP proxy to a local port that forwards the first `budget` bytes its clients send and then
+    cuts every connection: the server runs the complete commands among those bytes and the client
+    hears nothing more (a connection lost in the middle of a pipelined write)."""
+
+    def __init__(self, target_port: int, budget: int) -> None:
+        self.target_port = target_port
+        self.budget = budget
+        self.forwarded = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, server]
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket, upstream: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if upstream:
+                    data = data[: self.budget - self.forwarded]
+                    self.forwarded += len(data)
+                target.sendall(data)
+                if upstream and self.forwarded >= self.budget:
+                    self.close()
+                    return
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):  # not connected (yet or any more)
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
 
 def worker_process(env: dict[str, str], consumer: str, batch_size: int) -> subprocess.Popen[bytes]:

@@ -27,7 +27,14 @@ from m10py.models import IngestResult
 from m10py.redis_conn import parse_sentinel_url, redis_client
 from m10py.stream import StreamAdmin, StreamPublisher
 from m10py.stream_worker import StreamWorker
-from tests.py._stream_support import REDIS_SERVER, RedisProcess, free_port, wait_until, worker_process
+from tests.py._stream_support import (
+    REDIS_SERVER,
+    CuttingProxy,
+    RedisProcess,
+    free_port,
+    wait_until,
+    worker_process,
+)
 
 needs_redis_server = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 
@@ -336,6 +343,49 @@ def test_worker_killed_mid_batch_is_reclaimed_and_each_item_evaluated_once(
     assert shared_redis.xpending(settings.stream_key, settings.group)["pending"] == 0
 
 
+def test_worker_survives_its_database_connection_dropped_mid_batch(
+    client: M10Client, shared_redis: redis.Redis, settings: StreamSettings, poison: None
+) -> None:
+    sql(client, "INSERT INTO public.slow VALUES (0.05) RETURNING 1")  # a batch of 10 takes 0.5 s
+    client.stream = StreamPublisher(shared_redis, settings)
+    ingest(client, 30)
+    # The sweep waits a minute: whatever the worker evaluates after the drop came through the stream.
+    run = Running(
+        StreamWorker(
+            client, shared_redis, dataclasses.replace(settings, grace_ms=60000), batch_size=10, block_ms=50
+        )
+    )
+    terminated = 0
+
+    def terminate_a_batch() -> bool:
+        nonlocal terminated
+        with client.pool.connection() as conn:
+            rows = conn.execute(
+                """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+                      AND query LIKE '%%evaluate_work_by_ids%%'"""
+            ).fetchall()
+        terminated += sum(1 for (ok,) in rows if ok)
+        return terminated > 0
+
+    try:
+        wait_until(terminate_a_batch, 30, "a batch in progress to terminate", interval=0.01)
+        drained(client, 30)
+    finally:
+        run.close()
+    stats = run.worker.stats
+    dead = shared_redis.xlen(settings.dead_letter_stream)
+    print(
+        f"backends terminated mid-batch {terminated}, worker errors {stats.errors}, "
+        f"evaluated {evaluations(client)} of 30 (swept {stats.swept}), twice {evaluated_twice(client)}, "
+        f"dead letters {dead}"
+    )
+    # Retried at once on a new connection: no error surfaced, no redelivery, nothing swept.
+    assert terminated == 1 and stats.errors == 0 and stats.swept == 0 and dead == 0
+    assert evaluations(client) == 30 and evaluated_twice(client) == 0 and queued(client) == 0
+    assert shared_redis.xpending(settings.stream_key, settings.group)["pending"] == 0
+
+
 @needs_redis_server
 def test_redis_killed_for_ten_seconds_during_load_loses_nothing(
     client: M10Client, settings: StreamSettings
@@ -424,6 +474,45 @@ def test_xtrim_to_zero_during_processing_loses_nothing(
     )
     assert trimmed > 0 and stats.swept > 0
     assert evaluations(client) == 60 and evaluated_twice(client) == 0
+
+
+@needs_redis_server
+def test_connection_cut_in_the_middle_of_a_batched_publish_loses_nothing(
+    client: M10Client, settings: StreamSettings
+) -> None:
+    server = RedisProcess().start()
+    proxy = CuttingProxy(server.port, budget=3000)  # about 25 XADDs after the connection's setup
+    try:
+        r = redis_client(server.url, timeout=2)
+        client.stream = publisher = StreamPublisher(redis_client(proxy.url, timeout=2), settings)
+        # One ingest of 60 failures: one publish, one write of 60 XADDs, cut part way through.
+        failures = [
+            {
+                "failure_match_id": str(uuid.uuid4()),
+                "failure_payload": {"error_type": f"CUT_{i}", "message": "m"},
+            }
+            for i in range(60)
+        ]
+        results = client.ingest_failures(failures)
+        assert publisher.flush(10)
+        added = r.xlen(settings.stream_key)
+        run = Running(StreamWorker(client, r, settings, block_ms=50))
+        try:
+            drained(client, 60)
+        finally:
+            run.close()
+    finally:
+        proxy.close()
+        server.close()
+    stats = run.worker.stats
+    print(
+        f"ingested {len(results)} in one call, added to the stream before the cut {added}, confirmed "
+        f"{publisher.published}, counted failed {publisher.failed}; evaluated {evaluations(client)} "
+        f"(swept from PostgreSQL {stats.swept}), twice {evaluated_twice(client)}"
+    )
+    assert 0 < added < 60 and publisher.published <= added and publisher.published + publisher.failed == 60
+    assert stats.swept == 60 - added
+    assert evaluations(client) == 60 and evaluated_twice(client) == 0 and queued(client) == 0
 
 
 def test_dead_redis_never_fails_an_ingest(client: M10Client, settings: StreamSettings) -> None:
