@@ -101,7 +101,9 @@ def stream_redis(ctx: typer.Context, *, timeout: float) -> redis.Redis:
     """The Redis of the stream bridge: REDIS_URL (a server or a sentinel deployment), required."""
     url = state(ctx).settings.redis_url
     if not url:
-        raise InvalidArgument("the stream bridge needs REDIS_URL (redis://host:port/db or redis+sentinel://...)")
+        raise InvalidArgument(
+            "the stream bridge needs REDIS_URL (redis://host:port/db or redis+sentinel://...)"
+        )
     try:
         return redis_client(url, timeout=timeout)
     except ValueError as exc:

@@ -185,8 +185,7 @@ def test_sigkilled_worker_items_come_back_after_the_lease(fresh_db_url: str) -> 
         ).fetchall()
         assert states == [("claimed", "victim", 1, held)]
         probe = [
-            int(r[0])
-            for r in conn.execute("SELECT work_id FROM m10_recovery.claim_work('probe', 10000, 60)")
+            int(r[0]) for r in conn.execute("SELECT work_id FROM m10_recovery.claim_work('probe', 10000, 60)")
         ]
         assert not set(probe) & set(victim_ids), "an item was handed out during its lease"
         assert sorted(probe) == sorted(set(ids) - set(victim_ids))
@@ -194,8 +193,13 @@ def test_sigkilled_worker_items_come_back_after_the_lease(fresh_db_url: str) -> 
 
     survivors = ["survivor_0", "survivor_1", "survivor_2"]
     stats = _run_workers(
-        fresh_db_url, survivors, mode="claim_then_complete", batch=20, lease=30,
-        until_all_finished=True, deadline=20,
+        fresh_db_url,
+        survivors,
+        mode="claim_then_complete",
+        batch=20,
+        lease=30,
+        until_all_finished=True,
+        deadline=20,
     )
     assert sum(s[1] for s in stats.values()) == items, stats
     assert all(s[2] == 0 for s in stats.values()), stats
