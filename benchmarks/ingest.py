@@ -317,9 +317,78 @@ class Bench:
 
 # --- stages ------------------------------------------------------------------------------------------
 
-# One plpgsql loop per stage over the same failure, timed with clock_timestamp() inside the server.
-# The candidate upserts use fresh identities, as the single new mode does.
-STAGES_FUNCTION = """
+# One plpgsql loop per stage over the same failure, timed with clock_timestamp() inside the server:
+# (stage, statement run p_calls times). The candidate upserts use fresh identities, as the single new
+# mode does; the four writes besides the candidate are made as ingest_failure makes them.
+STAGES: tuple[tuple[str, str], ...] = (
+    (
+        "payload check (normalize_failure_payload)",
+        "PERFORM m10_recovery.normalize_failure_payload(p_payload)",
+    ),
+    ("message template (normalize_message)", "PERFORM m10_recovery.normalize_message(v_message)"),
+    ("tokens (template_tokens)", "PERFORM m10_recovery.template_tokens(v_template)"),
+    (
+        "template lookup (learn_template_tokens, matched)",
+        "SELECT * INTO v_row FROM m10_recovery.learn_template_tokens(p_payload->>'error_type', v_tokens)",
+    ),
+    (
+        "evaluate item insert",
+        """INSERT INTO m10_recovery.work_queue (candidate_id, method, payload, priority, max_attempts,
+                                             available_at, created_at)
+        SELECT v_cand.candidate_id, m.name, '{}'::jsonb, 0, m.default_max_attempts, now(), now()
+          FROM m10_recovery.work_methods m WHERE m.name = 'evaluate'""",
+    ),
+    (
+        "outbox event (publish_outbox)",
+        """PERFORM m10_recovery.publish_outbox(
+            'recovery.candidate.created',
+            jsonb_build_object('candidate_id', v_cand.candidate_id, 'failure_match_id', gen_random_uuid(),
+                               'error_signature', v_cand.error_signature,
+                               'error_code', p_payload->>'error_type', 'source', 'bench'),
+            'candidate', v_cand.candidate_id::text)""",
+    ),
+    (
+        "input and provenance rows",
+        """WITH si AS (
+            INSERT INTO m10_recovery.suggestion_input (candidate_id, input_type, source, value)
+            VALUES (v_cand.candidate_id, 'failure', 'bench', p_payload)
+        )
+        INSERT INTO m10_recovery.suggestion_provenance (candidate_id, event, actor, details)
+        VALUES (v_cand.candidate_id, 'ingested', 'bench',
+                jsonb_build_object('error_signature', v_cand.error_signature, 'input', p_payload))""",
+    ),
+    (
+        "ingest_failure, whole (server only)",
+        "SELECT * INTO v_row FROM m10_recovery.ingest_failure(gen_random_uuid(), p_payload, 'bench')",
+    ),
+    (
+        "plain upsert statement (server only)",
+        """INSERT INTO bench_upsert AS b (failure_match_id, error_signature, signature_version, error_code,
+                                       message_template, error_message, source, skill, tenant)
+        VALUES (gen_random_uuid(), 'v1:' || md5(v_message), 1, p_payload->>'error_type', v_message, v_message,
+                'bench', p_payload->>'skill', p_payload->>'tenant')
+        ON CONFLICT (failure_match_id, error_signature) DO UPDATE
+           SET occurrence_count = b.occurrence_count + 1, last_seen_at = now(), updated_at = now()""",
+    ),
+)
+
+STAGE_LOOP = """
+    t0 := clock_timestamp();
+    FOR i IN 1 .. p_calls LOOP
+        {statement};
+    END LOOP;
+    stage := {label};
+    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
+    RETURN NEXT;
+"""
+
+
+def stages_function() -> str:
+    loops = "".join(
+        STAGE_LOOP.format(statement=statement, label="'" + label.replace("'", "''") + "'")
+        for label, statement in STAGES
+    )
+    return f"""
 CREATE FUNCTION pg_temp.ingest_stages(p_payload jsonb, p_calls integer)
 RETURNS TABLE (stage text, us_per_call double precision)
 LANGUAGE plpgsql AS $$
@@ -329,92 +398,11 @@ DECLARE
     v_template text := m10_recovery.normalize_message(v_message);
     v_tokens text[] := m10_recovery.template_tokens(v_template);
     v_row record;
+    v_cand record;
 BEGIN
     PERFORM m10_recovery.learn_template_tokens(p_payload->>'error_type', v_tokens);  -- learned once
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        PERFORM m10_recovery.normalize_failure_payload(p_payload);
-    END LOOP;
-    stage := 'payload check (normalize_failure_payload)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        PERFORM m10_recovery.normalize_message(v_message);
-    END LOOP;
-    stage := 'message template (normalize_message)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        PERFORM m10_recovery.template_tokens(v_template);
-    END LOOP;
-    stage := 'tokens (template_tokens)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        SELECT * INTO v_row FROM m10_recovery.learn_template_tokens(p_payload->>'error_type', v_tokens);
-    END LOOP;
-    stage := 'template lookup (learn_template_tokens, matched)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    -- The four writes besides the candidate, as ingest_failure makes them for a new candidate.
-    SELECT * INTO v_row FROM m10_recovery.ingest_failure(gen_random_uuid(), p_payload, 'bench');
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        INSERT INTO m10_recovery.work_queue (candidate_id, method, payload, priority, max_attempts,
-                                             available_at, created_at)
-        SELECT v_row.candidate_id, m.name, '{}'::jsonb, 0, m.default_max_attempts, now(), now()
-          FROM m10_recovery.work_methods m WHERE m.name = 'evaluate';
-    END LOOP;
-    stage := 'evaluate item insert';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        PERFORM m10_recovery.publish_outbox(
-            'recovery.candidate.created',
-            jsonb_build_object('candidate_id', v_row.candidate_id, 'failure_match_id', gen_random_uuid(),
-                               'error_signature', v_row.error_signature,
-                               'error_code', p_payload->>'error_type', 'source', 'bench'),
-            'candidate', v_row.candidate_id::text);
-    END LOOP;
-    stage := 'outbox event (publish_outbox)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        WITH si AS (
-            INSERT INTO m10_recovery.suggestion_input (candidate_id, input_type, source, value)
-            VALUES (v_row.candidate_id, 'failure', 'bench', p_payload)
-        )
-        INSERT INTO m10_recovery.suggestion_provenance (candidate_id, event, actor, details)
-        VALUES (v_row.candidate_id, 'ingested', 'bench',
-                jsonb_build_object('error_signature', v_row.error_signature, 'input', p_payload));
-    END LOOP;
-    stage := 'input and provenance rows';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        SELECT * INTO v_row FROM m10_recovery.ingest_failure(gen_random_uuid(), p_payload, 'bench');
-    END LOOP;
-    stage := 'ingest_failure, whole (server only)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
-    t0 := clock_timestamp();
-    FOR i IN 1 .. p_calls LOOP
-        INSERT INTO bench_upsert AS b (failure_match_id, error_signature, signature_version, error_code,
-                                       message_template, error_message, source, skill, tenant)
-        VALUES (gen_random_uuid(), 'v1:' || md5(v_message), 1, p_payload->>'error_type', v_message, v_message,
-                'bench', p_payload->>'skill', p_payload->>'tenant')
-        ON CONFLICT (failure_match_id, error_signature) DO UPDATE
-           SET occurrence_count = b.occurrence_count + 1, last_seen_at = now(), updated_at = now();
-    END LOOP;
-    stage := 'plain upsert statement (server only)';
-    us_per_call := extract(epoch FROM clock_timestamp() - t0) * 1e6 / p_calls;
-    RETURN NEXT;
+    SELECT * INTO v_cand FROM m10_recovery.ingest_failure(gen_random_uuid(), p_payload, 'bench');
+    {loops}
 END
 $$
 """
@@ -425,7 +413,7 @@ def stage_costs(conn: Conn, rounds: int, calls: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {}
     payload = Jsonb(make_failure(0).payload)
     with conn.transaction(force_rollback=True):
-        conn.execute(STAGES_FUNCTION)
+        conn.execute(stages_function())
         for _ in range(rounds):
             for stage, us in conn.execute("SELECT * FROM pg_temp.ingest_stages(%s, %s)", (payload, calls)):
                 samples.setdefault(stage, []).append(float(us))
