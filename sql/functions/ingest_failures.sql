@@ -324,7 +324,7 @@ BEGIN
             r_work := array_fill(NULL::bigint, ARRAY[v_total]);
             IF v_work_cand IS NOT NULL THEN
                 -- Inserted here rather than through enqueue_work_batch, as ingest_failure does: the
-                -- arguments are known valid, and the nested call's checks cost a tenth of the batch.
+                -- arguments are known valid (p_priority was checked above), so its checks are skipped.
                 -- v_work_cand is ascending and holds each candidate once, so ids sorted by
                 -- candidate line up with it.
                 WITH ins AS (
