@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
-from scratch_db import DURABLE, scratch_database  # noqa: E402
+from scratch_db import DURABLE, scratch_database, write_result  # noqa: E402
 
 from m10py.client import M10Client  # noqa: E402
 from m10py.db import create_pool  # noqa: E402
@@ -216,9 +216,7 @@ def main(argv: list[str]) -> int:
         "rows": rows,
         "ratios": ratios,
     }
-    out = BENCH_DIR / "results" / ("outbox-quick.json" if args.quick else "outbox.json")
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(PROJECT)}")
+    write_result("outbox-quick" if args.quick else "outbox", result)
     return 0
 
 

@@ -27,7 +27,6 @@ if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
@@ -37,7 +36,7 @@ from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
-from scratch_db import scratch_database  # noqa: E402
+from scratch_db import scratch_database, write_result  # noqa: E402
 
 from m10py.client import M10Client  # noqa: E402
 from m10py.db import create_pool  # noqa: E402
@@ -137,19 +136,14 @@ def main(argv: list[str]) -> int:
     print("end to end: ingest -> evaluated, 1 producer (batches of 100), 2 workers (batch 50)")
     for key, value in result.items():
         print(f"  {key:20} {value:,.2f}" if isinstance(value, float) else f"  {key:20} {value}")
-    out = BENCH_DIR / "results" / "pipeline.json"
-    out.write_text(
-        json.dumps(
-            {
-                "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "command": "python benchmarks/pipeline.py",
-                **result,
-            },
-            indent=2,
-        )
-        + "\n"
+    write_result(
+        "pipeline",
+        {
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": "python benchmarks/pipeline.py",
+            **result,
+        },
     )
-    print(f"wrote {out.relative_to(PROJECT)}")
     return 0
 
 

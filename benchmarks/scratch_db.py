@@ -1,4 +1,5 @@
-"""The database a benchmark run works in: created on the server, migrated, dropped at the end.
+"""The database a benchmark run works in (created on the server, migrated, dropped at the end) and
+where its results go.
 
 Shared by benchmarks/outbox.py, stream.py and pipeline.py (which keep this folder last on sys.path,
 so that the standard library's queue module still wins over benchmarks/queue.py).
@@ -6,9 +7,12 @@ so that the standard library's queue module still wins over benchmarks/queue.py)
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -17,6 +21,17 @@ from m10py import schema
 from m10py.db import with_database
 
 DURABLE = {"fsync": "on", "synchronous_commit": "on"}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_result(name: str, result: dict[str, Any]) -> None:
+    """Write benchmarks/results/<name>.json (whole or not at all) and say so."""
+    out = RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(out)
+    print(f"wrote benchmarks/results/{out.name}")
 
 
 @contextmanager

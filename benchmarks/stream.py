@@ -50,7 +50,6 @@ if str(PROJECT) not in sys.path:
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
-import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
@@ -62,7 +61,7 @@ from typing import Any  # noqa: E402
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-from scratch_db import DURABLE, scratch_database  # noqa: E402
+from scratch_db import DURABLE, scratch_database, write_result  # noqa: E402
 
 from m10py.client import M10Client  # noqa: E402
 from m10py.config import StreamSettings  # noqa: E402
@@ -361,9 +360,7 @@ def main(argv: list[str]) -> int:
         "ratios": ratios,
         "targets": targets,
     }
-    out = BENCH_DIR / "results" / ("stream-quick.json" if args.quick else "stream.json")
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(PROJECT)}")
+    write_result("stream-quick" if args.quick else "stream", result)
     return 0
 
 
