@@ -11,8 +11,12 @@ project's own environment. ``--no-bootstrap`` runs in the current interpreter in
 
 Systems, each in its own database on the same server (created, then dropped at the end):
 
-* ``m10py``: the public client, ``M10Client``. Drain uses ``complete_and_claim``, which marks the
-  previous batch completed and claims the next in one round trip and one commit.
+* ``m10py``: the public client, ``M10Client``. Drain uses its claim-ahead consumer
+  (``m10py.consumer.WorkConsumer``, what ``M10Client.consume_work`` gives): each request is one
+  ``complete_and_claim`` (the batch before completed, the next claimed, one commit), sent on a libpq
+  pipeline as soon as a batch arrives, so the database claims while the consumer works.
+* ``m10py_loop``: the same client without claiming ahead: one ``complete_and_claim`` call per cycle,
+  waited for. Drain modes only (its enqueue is m10py's); reported beside m10py for comparison.
 * ``raw``: a plain table and the textbook pattern: claim with ``UPDATE ... WHERE id IN (SELECT id
   ... ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED) RETURNING``, then a second statement (and commit)
   setting ``processed_at`` for the batch. No leases, retries or validation: the floor.
@@ -30,8 +34,10 @@ Modes (batch 100 unless said otherwise), with what one latency sample is:
 * enqueue batch 100: one producer, 100 items per call (the system's batch API); sample = one call.
 * drain batch 1 and drain batch 100: the queue is filled first (untimed), then two consumer
   processes, one connection each, claim and finish until a claim comes back empty. Sample = one
-  consumer's claim+finish cycle for one batch: one ``complete_and_claim`` call for m10py, the
-  claim call plus the finish call for the others. Work per job is empty: queue overhead only.
+  consumer's claim+finish cycle for one batch: one ``next_batch`` call for m10py (it receives the
+  batch claimed ahead and sends the next request), one ``complete_and_claim`` call for m10py_loop,
+  the claim call plus the finish call for the others. Work per job is empty: queue overhead only,
+  so claiming ahead can overlap only the consumer's own handling of a batch with the database.
 
 Throughput is items (jobs) done in the timed phase divided by its wall time: for a drain, from the
 moment both consumers pass a barrier until the last one sees an empty claim.

@@ -15,7 +15,7 @@ from typing import Literal
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 100
-SYSTEM_KEYS = ("m10py", "raw", "pgmq", "pgqueuer", "procrastinate")
+SYSTEM_KEYS = ("m10py", "m10py_loop", "raw", "pgmq", "pgqueuer", "procrastinate")
 PEER_KEYS = ("pgmq", "pgqueuer", "procrastinate")
 
 ModeKind = Literal["enqueue", "drain"]
@@ -56,9 +56,10 @@ MODES = (
         "drain",
         1,
         20,
-        "one consumer's cycle for one job: claim it and mark it done (m10py: one "
-        "complete_and_claim call, which completes the previous claim and claims the next; "
-        "the others: their claim call plus their complete/delete call)",
+        "one consumer's cycle for one job: claim it and mark it done (m10py: one next_batch "
+        "call of its claim-ahead consumer; m10py_loop: one complete_and_claim call, which completes "
+        "the previous claim and claims the next; the others: their claim call plus their "
+        "complete/delete call)",
     ),
     Mode(
         f"drain_{BATCH}",

@@ -299,6 +299,8 @@ def trial_order(dbs: list[SystemDb], round_no: int, mode_no: int) -> list[System
 def skip_reason(system: QueueSystem, mode: Mode) -> str | None:
     if mode.kind == "drain" and system.max_claim is not None and mode.batch > system.max_claim:
         return system.claim_note
+    if mode.kind == "enqueue" and system.drain_only:
+        return system.drain_only
     return None
 
 
@@ -445,8 +447,8 @@ def compare(rows: list[Row], target: Target, subject: str) -> Ratio:
 
 
 def all_ratios(rows: list[Row]) -> list[Ratio]:
-    """The targets for the repository's m10py, then for an overlay candidate if one ran."""
-    subjects = [s for s in ("m10py", "m10py_overlay") if any(r.system == s for r in rows)]
+    """The targets for the repository's m10py, its drain without claim-ahead, then an overlay candidate."""
+    subjects = [s for s in ("m10py", "m10py_loop", "m10py_overlay") if any(r.system == s for r in rows)]
     return [compare(rows, target, subject) for subject in subjects for target in TARGETS]
 
 

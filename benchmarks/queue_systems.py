@@ -163,6 +163,7 @@ class QueueSystem(ABC):
     unfinished_sql: ClassVar[str]  # how many of them are not done yet
     max_claim: ClassVar[int | None] = None  # most jobs one claim call can return (None: no limit)
     claim_note: ClassVar[str] = ""  # why max_claim limits it
+    drain_only: ClassVar[str] = ""  # when set: why the enqueue modes are not run for it
 
     @abstractmethod
     def install(self, url: str) -> None: ...
@@ -285,6 +286,36 @@ class M10System(SyncSystem):
         return lambda: len(client.enqueue_work_batch(payloads, conn=conn))
 
     def drainer(self, conn: Conn, batch: int, worker: str) -> SyncCall:
+        from m10py.consumer import WorkConsumer
+
+        # The consumer claims the next batch while this one is worked on; it leaves pipeline mode
+        # when a claim comes back empty, which ends the drain.
+        consumer = WorkConsumer(conn, worker, batch, lease_seconds=LEASE_SECONDS)
+        done: list[int] = []
+
+        def cycle() -> int:
+            claimed = consumer.next_batch(done)
+            done[:] = [item.work_id for item in claimed]
+            return len(claimed)
+
+        return cycle
+
+    def versions(self) -> dict[str, str]:
+        return {"m10py": dist_version("m10py")}
+
+
+@dataclass(frozen=True)
+class M10LoopSystem(M10System):
+    """m10py draining without claiming ahead: one complete_and_claim call per cycle, waited for."""
+
+    key: ClassVar[str] = "m10py_loop"
+    drain_only: ClassVar[str] = "enqueues as m10py does"
+
+    @property
+    def label(self) -> str:
+        return "m10py, no claim-ahead"
+
+    def drainer(self, conn: Conn, batch: int, worker: str) -> SyncCall:
         client = self._client()
         done: list[int] = []
 
@@ -295,9 +326,6 @@ class M10System(SyncSystem):
             return len(claimed)
 
         return cycle
-
-    def versions(self) -> dict[str, str]:
-        return {"m10py": dist_version("m10py")}
 
 
 @dataclass(frozen=True)
@@ -599,6 +627,7 @@ def build_systems(
 ) -> list[QueueSystem]:
     available: dict[str, QueueSystem] = {
         "m10py": M10System(),
+        "m10py_loop": M10LoopSystem(),
         "raw": RawSystem(),
         "pgmq": PgmqSystem(finish=pgmq_finish),
         "pgqueuer": PgQueuerSystem(),

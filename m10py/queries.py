@@ -35,6 +35,24 @@ SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.complete_and_claim(
     p_method => %(method)s)
 """
 
+# WorkConsumer's statements: sent by libpq in pipeline mode, so $n placeholders and text parameters.
+CONSUMER_CLAIM = f"""
+SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.complete_and_claim(
+    p_worker_id => $1, p_completed_ids => $2::bigint[], p_batch_size => $3::integer,
+    p_lease_seconds => $4::integer, p_method => $5)
+""".encode()
+
+CONSUMER_COMPLETE = b"SELECT count(*) FROM m10_recovery.complete_and_claim($1, $2::bigint[], 0)"
+
+CONSUMER_FINISH = b"""
+SELECT count(*), m10_recovery.release_work($1, $3::bigint[])
+  FROM m10_recovery.complete_and_claim($1, $2::bigint[], 0)
+"""
+
+RELEASE_WORK = (
+    "SELECT m10_recovery.release_work(p_worker_id => %(worker_id)s, p_work_ids => %(work_ids)s::bigint[])"
+)
+
 COMPLETE_WORK = """
 SELECT m10_recovery.complete_work(
     p_work_id => %(work_id)s::bigint, p_success => %(success)s, p_error => %(error)s,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import TupleRow, class_row
+from psycopg.rows import class_row
 
 from m10py import queries
 from m10py.client_base import ClientBase, Conn
+from m10py.consumer import WorkConsumer
 from m10py.jsonutil import bigint_array, json_array, jsonb
-from m10py.models import ClaimedWork, QueueStats
+from m10py.models import ClaimedWork, QueueStats, claimed_items
 
 
 class QueueCalls(ClientBase):
@@ -79,7 +80,7 @@ class QueueCalls(ClientBase):
             "method": method,
         }
         with self._conn(conn) as c, c.cursor(binary=True) as cur:
-            return _claimed_items(cur.execute(queries.CLAIM_WORK, params).fetchall())
+            return claimed_items(cur.execute(queries.CLAIM_WORK, params).fetchall())
 
     def complete_and_claim(
         self,
@@ -100,7 +101,33 @@ class QueueCalls(ClientBase):
             "method": method,
         }
         with self._conn(conn) as c, c.cursor(binary=True) as cur:
-            return _claimed_items(cur.execute(queries.COMPLETE_AND_CLAIM, params).fetchall())
+            return claimed_items(cur.execute(queries.COMPLETE_AND_CLAIM, params).fetchall())
+
+    @contextmanager
+    def consume_work(
+        self,
+        worker_id: str,
+        batch_size: int = 10,
+        *,
+        lease_seconds: int = 300,
+        method: str | None = None,
+        conn: Conn | None = None,
+    ) -> Iterator[WorkConsumer]:
+        """A WorkConsumer (claims the next batch while the caller works) on ``conn`` or a pooled
+        connection, closed at the end of the block: completions written, a batch claimed ahead given back."""
+        with (
+            self._conn(conn) as c,
+            WorkConsumer(c, worker_id, batch_size, lease_seconds=lease_seconds, method=method) as consumer,
+        ):
+            yield consumer
+
+    def release_work(self, worker_id: str, work_ids: Sequence[int], *, conn: Conn | None = None) -> int:
+        """Give back items ``worker_id`` claimed and did not start; returns how many were released."""
+        params = {"worker_id": worker_id, "work_ids": bigint_array(work_ids)}
+        with self._conn(conn) as c:
+            row = c.execute(queries.RELEASE_WORK, params).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def complete_work(
         self,
@@ -159,15 +186,3 @@ class QueueCalls(ClientBase):
             row = c.execute(queries.REQUEUE_DEAD_WORK, params).fetchone()
         assert row is not None
         return int(row[0])
-
-
-def _claimed_items(rows: list[TupleRow]) -> list[ClaimedWork]:
-    """Claims are the hot path: binary results, every payload of the batch parsed by one json.loads,
-    positional construction."""
-    if not rows:
-        return []
-    payloads = json.loads("[" + ",".join(row[3] for row in rows) + "]")
-    return [
-        ClaimedWork(row[0], row[1], row[2], payload, *row[4:])
-        for row, payload in zip(rows, payloads, strict=True)
-    ]

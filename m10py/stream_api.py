@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from m10py import queries
 from m10py.client_base import ClientBase, Conn
 from m10py.jsonutil import bigint_array
-from m10py.models import ClaimedWork
-from m10py.queue_api import _claimed_items
+from m10py.models import ClaimedWork, claimed_items
 
 
 class StreamCalls(ClientBase):
@@ -18,7 +17,7 @@ class StreamCalls(ClientBase):
         """Claim those of `work_ids` still pending or whose lease expired (SKIP LOCKED)."""
         params = {"worker_id": worker_id, "work_ids": bigint_array(work_ids), "lease_seconds": lease_seconds}
         with self._conn(conn) as c, c.cursor(binary=True) as cur:
-            return _claimed_items(cur.execute(queries.CLAIM_WORK_BY_IDS, params).fetchall())
+            return claimed_items(cur.execute(queries.CLAIM_WORK_BY_IDS, params).fetchall())
 
     def overdue_work_ids(
         self,

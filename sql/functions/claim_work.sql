@@ -9,6 +9,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- complete_and_claim also takes 0 (complete only); a claim of nothing is a caller's mistake.
+    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'p_batch_size must be between 1 and 10000, got %', coalesce(p_batch_size::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
     -- The claim lives in complete_and_claim, the workers' hot path; a plain claim completes nothing.
     RETURN QUERY
     SELECT * FROM m10_recovery.complete_and_claim(p_worker_id, '{}'::bigint[], p_batch_size,

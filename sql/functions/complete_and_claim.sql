@@ -24,8 +24,9 @@ BEGIN
         RAISE EXCEPTION 'p_worker_id must be a non-empty name of at most 200 characters'
             USING ERRCODE = '22023';
     END IF;
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION 'p_batch_size must be between 1 and 10000, got %', coalesce(p_batch_size::text, 'NULL')
+    -- 0 completes without claiming: a worker that stops, or whose queue ran dry, finishes its batch.
+    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 0 AND 10000 THEN
+        RAISE EXCEPTION 'p_batch_size must be between 0 and 10000, got %', coalesce(p_batch_size::text, 'NULL')
             USING ERRCODE = '22023';
     END IF;
     IF p_lease_seconds IS NULL OR p_lease_seconds NOT BETWEEN 1 AND 86400 THEN
@@ -49,6 +50,9 @@ BEGIN
         DELETE FROM m10_recovery.work_queue
          WHERE id = ANY (p_completed_ids)
            AND CASE WHEN state = 'claimed' THEN claimed_by = p_worker_id END;
+    END IF;
+    IF p_batch_size = 0 THEN
+        RETURN;
     END IF;
 
     -- Items whose lease expired come first (their worker is gone and they have waited longest), then
@@ -100,7 +104,8 @@ $$;
 
 COMMENT ON FUNCTION m10_recovery.complete_and_claim(text, bigint[], integer, integer, text, timestamptz) IS
 'Complete the items in p_completed_ids (successes: they are deleted) and claim the next batch, in one
-round trip and one commit, so a worker loop pays one commit per batch instead of two. Only items
+round trip and one commit, so a worker loop pays one commit per batch instead of two. A
+p_batch_size of 0 only completes. Only items
 still claimed by p_worker_id are completed; the others (taken over after a lease expiry, or already
 finished) are left unchanged; failures go through complete_work. The claim is claim_work''s: FOR
 UPDATE SKIP LOCKED, expired leases first, then pending items by priority and age, each a lease of

@@ -122,7 +122,7 @@ SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work('w2', 10001)$$, '
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.claim_work('w2', 2147483647)$$, '22023',
                        'p_batch_size must be between 1 and 10000, got 2147483647');
 SELECT m10_test.throws($$SELECT * FROM m10_recovery.complete_and_claim('w1',
-                         ARRAY[(SELECT id FROM ids WHERE n = 'claimed')], 0)$$, '22023', 'p_batch_size must be%');
+                         ARRAY[(SELECT id FROM ids WHERE n = 'claimed')], -1)$$, '22023', 'p_batch_size must be between 0 and 10000, got -1');
 SELECT m10_test.is((SELECT n FROM queue_changes), 0::bigint, 'queue unchanged (nothing completed either)');
 
 -- test: claim_work rejects a NULL, empty, blank or over-long worker id

@@ -114,6 +114,41 @@ SELECT m10_test.is((SELECT count(*) FROM m10_recovery.complete_and_claim('other'
 SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE state = 'claimed'), 2::bigint,
                    'another worker cannot complete items it does not hold');
 
+-- test: complete_and_claim with a batch size of 0 completes and claims nothing
+SELECT m10_recovery.enqueue_work() FROM generate_series(1, 3);
+CREATE TEMP TABLE held AS SELECT work_id FROM m10_recovery.claim_work('w', 2);
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.complete_and_claim('w',
+                      (SELECT array_agg(work_id) FROM held), 0)), 0::bigint, 'nothing claimed');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE state = 'claimed'), 0::bigint,
+                   'both held items completed, the third not claimed');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue WHERE state = 'pending'), 1::bigint,
+                   'the third is still pending');
+
+-- test: release_work gives back only the caller's claimed items, uncounted, in their old place
+SELECT m10_recovery.enqueue_work(p_payload => jsonb_build_object('n', n), p_now => '2026-01-01 00:00:00+00'::timestamptz + make_interval(secs => n))
+  FROM generate_series(1, 4) AS n;
+CREATE TEMP TABLE mine AS SELECT work_id FROM m10_recovery.claim_work('w', 2);
+CREATE TEMP TABLE theirs AS SELECT work_id FROM m10_recovery.claim_work('other', 1);
+SELECT m10_test.is(m10_recovery.release_work('w', (SELECT array_agg(work_id) FROM mine)
+                                                  || (SELECT array_agg(work_id) FROM theirs) || 999999::bigint),
+                   2, 'two released: the other worker''s item and an unknown id are left alone');
+SELECT m10_test.is((SELECT count(*) FROM m10_recovery.work_queue
+                     WHERE id IN (SELECT work_id FROM mine) AND state = 'pending' AND attempts = 0
+                       AND claimed_by IS NULL AND claimed_at IS NULL), 2::bigint,
+                   'pending again, the claim not counted as an attempt');
+SELECT m10_test.is((SELECT claimed_by FROM m10_recovery.work_queue WHERE id = (SELECT work_id FROM theirs)),
+                   'other', 'the other worker still holds its item');
+SELECT m10_test.is((SELECT array_agg(payload->>'n' ORDER BY pos) FROM (
+                      SELECT row_number() OVER () AS pos, payload FROM m10_recovery.claim_work('next', 3)) c),
+                   ARRAY['1', '2', '4'], 'released items are claimed again first, in their old order');
+SELECT m10_test.is(m10_recovery.release_work('w', '{}'), 0, 'an empty list releases nothing');
+SELECT m10_test.throws($$SELECT m10_recovery.release_work(NULL, '{1}')$$, '22023',
+                       'p_worker_id must be a non-empty name of at most 200 characters');
+SELECT m10_test.throws($$SELECT m10_recovery.release_work('w', NULL)$$, '22023',
+                       'p_work_ids must be an array of work ids, got NULL');
+SELECT m10_test.throws($$SELECT m10_recovery.release_work('w', array_fill(1::bigint, ARRAY[10001]))$$, '54000',
+                       'p_work_ids holds 10001 ids; the limit is 10000 per call');
+
 -- test: enqueue_work_batch keeps input order and validates every element
 CREATE TEMP TABLE batch_ids AS
     SELECT b.id, b.ord FROM m10_recovery.enqueue_work_batch(ARRAY['{"k":"a"}', '{"k":"b"}', '{"k":"c"}']::jsonb[])

@@ -1,0 +1,169 @@
+"""A queue consumer that claims the next batch while its caller works on the current one.
+
+``complete_and_claim`` already makes a worker's cycle one round trip and one commit. Even so, the
+database waits while the worker runs and the worker waits while the database claims and commits.
+``WorkConsumer`` keeps one request in flight on a libpq pipeline: when a batch arrives it at once sends
+the next ``complete_and_claim`` (completing the batch before, claiming the one after) and only then
+hands the batch over, so the claim and its commit overlap the caller's work, as graphile-worker's
+local queue and River's producer fetch ahead of their executors.
+
+The price is a lease on one batch more than the caller is working on. It is bounded: nothing is
+claimed ahead after a batch comes back empty, so a caller that sleeps between polls holds no
+unstarted items, and ``close`` gives an unstarted batch back (``release_work``), uncounted.
+"""
+
+from __future__ import annotations
+
+import selectors
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Self
+
+from psycopg import errors, pq
+from psycopg.adapt import Transformer
+
+from m10py import queries
+from m10py.client_base import Conn
+from m10py.errors import InvalidArgument, translated
+from m10py.models import ClaimedWork, claimed_items
+
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
+
+
+class WorkConsumer:
+    """Claim batches ahead on one connection, which belongs to the consumer until ``close``.
+
+    Not thread-safe: one consumer per thread, each with its own connection.
+    """
+
+    def __init__(
+        self,
+        conn: Conn,
+        worker_id: str,
+        batch_size: int = 10,
+        *,
+        lease_seconds: int = 300,
+        method: str | None = None,
+    ) -> None:
+        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            # Each request must commit on its own; inside the caller's transaction none would.
+            raise InvalidArgument("WorkConsumer needs a connection outside a transaction")
+        if batch_size < 1:  # complete_and_claim takes 0 (complete only): a consumer of nothing would spin
+            raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
+        if "\x00" in worker_id or (method is not None and "\x00" in method):
+            # libpq sends text parameters as C strings: a NUL would silently cut the name short.
+            raise InvalidArgument("worker_id and method cannot contain NUL (0x00) characters")
+        self._conn = conn
+        self._pg = conn.pgconn
+        self._tx = Transformer(conn)
+        self._claim_params = [
+            _text(worker_id),
+            None,  # the completed ids, per request
+            _text(batch_size),
+            _text(lease_seconds),
+            None if method is None else _text(method),
+        ]
+        self._worker_id = worker_id
+        self._done: list[int] = []  # processed, to be completed by the next request
+        self._in_flight = False
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._pg.socket, selectors.EVENT_READ)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def next_batch(self, completed: Sequence[int] = ()) -> list[ClaimedWork]:
+        """Record ``completed`` (items of earlier batches that succeeded) and return the next batch.
+
+        An empty list means no work was ready; the completions are then written before it returns.
+        Failures go through ``M10Client.complete_work`` on another connection, as usual.
+        """
+        self._done.extend(completed)
+        with translated():
+            if not self._in_flight:
+                self._send_claim()
+            result = self._receive()
+            if result.ntuples == 0:
+                if self._done:
+                    self._send(queries.CONSUMER_COMPLETE, [_text(self._worker_id), self._take_done()])
+                    self._receive()
+                self._pg.exit_pipeline_mode()
+                return []
+            self._send_claim()  # the next batch is claimed while the caller works on this one
+            self._tx.set_pgresult(result)
+            return claimed_items(self._tx.load_rows(0, result.ntuples, tuple))
+
+    def close(self, completed: Sequence[int] = ()) -> None:
+        """Complete ``completed`` and the completions not written yet, give back a batch claimed
+        ahead (uncounted, claimable at once) and leave pipeline mode."""
+        self._done.extend(completed)
+        if self._pg.pipeline_status == pq.PipelineStatus.OFF and not self._done:
+            self._selector.close()
+            return
+        with translated():
+            unstarted = b"{}"
+            if self._in_flight:
+                result = self._receive()
+                unstarted = _id_array(result.get_value(row, 0) or b"" for row in range(result.ntuples))
+            self._send(queries.CONSUMER_FINISH, [_text(self._worker_id), self._take_done(), unstarted])
+            self._receive()
+            self._pg.exit_pipeline_mode()
+        self._selector.close()
+
+    def _send_claim(self) -> None:
+        self._claim_params[1] = self._take_done()
+        self._send(queries.CONSUMER_CLAIM, self._claim_params)
+
+    def _take_done(self) -> bytes:
+        done, self._done = self._done, []
+        return _id_array(str(work_id).encode() for work_id in done)
+
+    def _send(self, query: bytes, params: Sequence[bytes | None]) -> None:
+        """Send one statement and a sync (its own transaction) without waiting for the result."""
+        if self._pg.pipeline_status == pq.PipelineStatus.OFF:
+            self._pg.enter_pipeline_mode()
+        self._pg.send_query_params(query, params)
+        self._pg.pipeline_sync()
+        while self._pg.flush():  # non-blocking connection: the rest goes out once writable
+            self._selector.modify(self._pg.socket, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            self._selector.select()
+            self._selector.modify(self._pg.socket, selectors.EVENT_READ)
+        self._in_flight = True
+
+    def _receive(self) -> pq.abc.PGresult:
+        """The result of the request in flight, read up to its sync; a server error is raised."""
+        result: pq.abc.PGresult | None = None
+        failure: pq.abc.PGresult | None = None
+        while True:
+            while self._pg.is_busy():
+                self._selector.select()
+                self._pg.consume_input()
+            res = self._pg.get_result()
+            if res is None:
+                continue  # end of one statement's results
+            if res.status == _PIPELINE_SYNC:
+                break
+            if res.status == _TUPLES_OK:
+                result = res
+            elif failure is None:
+                failure = res
+        self._in_flight = False
+        if failure is not None:
+            self._pg.exit_pipeline_mode()  # nothing is in flight: the connection is the caller's again
+            raise errors.error_from_result(failure, encoding=self._conn.info.encoding)
+        assert result is not None
+        return result
+
+
+def _text(value: object) -> bytes:
+    return str(value).encode()
+
+
+def _id_array(ids: Iterable[bytes]) -> bytes:
+    return b"{" + b",".join(ids) + b"}"
