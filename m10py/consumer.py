@@ -14,6 +14,7 @@ unstarted items, and ``close`` gives an unstarted batch back (``release_work``),
 
 from __future__ import annotations
 
+import logging
 import selectors
 from collections.abc import Iterable, Sequence
 from types import TracebackType
@@ -26,6 +27,8 @@ from m10py import queries
 from m10py.client_base import Conn
 from m10py.errors import InvalidArgument, translated
 from m10py.models import ClaimedWork, claimed_items
+
+log = logging.getLogger(__name__)
 
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
@@ -66,6 +69,7 @@ class WorkConsumer:
         ]
         self._worker_id = worker_id
         self._done: list[int] = []  # processed, to be completed by the next request
+        self._sent_done: list[int] = []  # the completions the request in flight carries
         self._in_flight = False
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._pg.socket, selectors.EVENT_READ)
@@ -76,7 +80,13 @@ class WorkConsumer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        try:  # the block's own error is the one to see; unfinished items return after their lease
+            self.close()
+        except Exception as close_error:
+            log.warning("consumer %s could not finish after %r: %s", self._worker_id, exc, close_error)
 
     def next_batch(self, completed: Sequence[int] = ()) -> list[ClaimedWork]:
         """Record ``completed`` (items of earlier batches that succeeded) and return the next batch.
@@ -121,8 +131,9 @@ class WorkConsumer:
         self._send(queries.CONSUMER_CLAIM, self._claim_params)
 
     def _take_done(self) -> bytes:
-        done, self._done = self._done, []
-        return _id_array(str(work_id).encode() for work_id in done)
+        """The completions to send with the next request, kept until its result says it committed."""
+        self._sent_done, self._done = self._done, []
+        return _id_array(str(work_id).encode() for work_id in self._sent_done)
 
     def _send(self, query: bytes, params: Sequence[bytes | None]) -> None:
         """Send one statement and a sync (its own transaction) without waiting for the result."""
@@ -155,8 +166,11 @@ class WorkConsumer:
                 failure = res
         self._in_flight = False
         if failure is not None:
+            self._done[:0] = self._sent_done  # rolled back: the next request carries them again
+            self._sent_done = []
             self._pg.exit_pipeline_mode()  # nothing is in flight: the connection is the caller's again
             raise errors.error_from_result(failure, encoding=self._conn.info.encoding)
+        self._sent_done = []
         assert result is not None
         return result
 

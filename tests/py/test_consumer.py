@@ -154,6 +154,36 @@ def test_server_errors_are_raised_and_the_connection_recovers(
         assert len(consumer.next_batch()) == 2
 
 
+def test_a_request_that_fails_midway_keeps_its_completions_for_the_next(
+    client: M10Client, conn: psycopg.Connection[Any], url: str
+) -> None:
+    ids = client.enqueue_work_batch([{"n": n} for n in range(20)])
+    conn.execute("SET lock_timeout = '100ms'")
+    consumer = WorkConsumer(conn, "w", 5)
+    processed = [item.work_id for item in consumer.next_batch()]
+    time.sleep(0.2)  # the second batch's claim, sent ahead, is done
+    with psycopg.connect(url) as locker:
+        locker.execute("LOCK TABLE m10_recovery.work_queue IN ACCESS EXCLUSIVE MODE")
+        second = consumer.next_batch(processed)  # arrives; the request sent now (completing the first) waits
+        processed += [item.work_id for item in second]
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            consumer.next_batch([item.work_id for item in second])
+    # The lock is gone: the first two batches' completions go out with the next request.
+    done: list[int] = []
+    while batch := consumer.next_batch(done):
+        processed += [item.work_id for item in batch]
+        done = [item.work_id for item in batch]
+    consumer.close()
+    completions = _completions(url)
+    print(
+        f"processed {len(processed)} ({len(set(processed))} distinct), "
+        f"completions {sum(completions.values())}"
+    )
+    assert sorted(processed) == sorted(ids), "nothing processed twice, nothing skipped"
+    assert completions == Counter(ids)
+    assert _states(url) == {}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
