@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import selectors
+import uuid
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
@@ -30,7 +31,8 @@ from m10py.models import ClaimedWork, claimed_items
 
 log = logging.getLogger(__name__)
 
-_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_PIPELINE_ABORTED = pq.ExecStatus.PIPELINE_ABORTED
+_FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
 _PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
 
 
@@ -68,6 +70,9 @@ class WorkConsumer:
             None if method is None else _text(method),
         ]
         self._worker_id = worker_id
+        # Prepared once: parsing and planning the claim statement cost about 40 us a request.
+        self._statement = f"m10_consumer_{uuid.uuid4().hex}".encode()
+        self._prepared = False
         self._done: list[int] = []  # processed, to be completed by the next request
         self._sent_done: list[int] = []  # the completions the request in flight carries
         self._in_flight = False
@@ -113,22 +118,32 @@ class WorkConsumer:
         """Complete ``completed`` and the completions not written yet, give back a batch claimed
         ahead (uncounted, claimable at once) and leave pipeline mode."""
         self._done.extend(completed)
-        if self._pg.pipeline_status == pq.PipelineStatus.OFF and not self._done:
-            self._selector.close()
-            return
         with translated():
-            unstarted = b"{}"
-            if self._in_flight:
-                result = self._receive()
-                unstarted = _id_array(result.get_value(row, 0) or b"" for row in range(result.ntuples))
-            self._send(queries.CONSUMER_FINISH, [_text(self._worker_id), self._take_done(), unstarted])
-            self._receive()
-            self._pg.exit_pipeline_mode()
+            if self._in_flight or self._done:
+                unstarted = b"{}"
+                if self._in_flight:
+                    result = self._receive()
+                    self._tx.set_pgresult(result)
+                    rows = self._tx.load_rows(0, result.ntuples, tuple)
+                    unstarted = _id_array(str(row[0]).encode() for row in rows)
+                self._send(queries.CONSUMER_FINISH, [_text(self._worker_id), self._take_done(), unstarted])
+                self._receive()
+            if self._prepared:
+                self._send(b"DEALLOCATE " + self._statement, [])
+                self._receive()
+                self._prepared = False
+            if self._pg.pipeline_status != pq.PipelineStatus.OFF:
+                self._pg.exit_pipeline_mode()
         self._selector.close()
 
     def _send_claim(self) -> None:
         self._claim_params[1] = self._take_done()
-        self._send(queries.CONSUMER_CLAIM, self._claim_params)
+        self._enter_pipeline()
+        if not self._prepared:
+            self._pg.send_prepare(self._statement, queries.CONSUMER_CLAIM)
+            self._prepared = True
+        self._pg.send_query_prepared(self._statement, self._claim_params, result_format=pq.Format.BINARY)
+        self._sync()
 
     def _take_done(self) -> bytes:
         """The completions to send with the next request, kept until its result says it committed."""
@@ -136,10 +151,18 @@ class WorkConsumer:
         return _id_array(str(work_id).encode() for work_id in self._sent_done)
 
     def _send(self, query: bytes, params: Sequence[bytes | None]) -> None:
-        """Send one statement and a sync (its own transaction) without waiting for the result."""
+        """Send one statement and a sync (its own transaction) without waiting for the result.
+        Binary results: the server skips formatting three timestamps per claimed item as text."""
+        self._enter_pipeline()
+        self._pg.send_query_params(query, params, result_format=pq.Format.BINARY)
+        self._sync()
+
+    def _enter_pipeline(self) -> None:
         if self._pg.pipeline_status == pq.PipelineStatus.OFF:
             self._pg.enter_pipeline_mode()
-        self._pg.send_query_params(query, params)
+
+    def _sync(self) -> None:
+        """End the request (it commits on its own) and send it without waiting for the result."""
         self._pg.pipeline_sync()
         while self._pg.flush():  # non-blocking connection: the rest goes out once writable
             self._selector.modify(self._pg.socket, selectors.EVENT_READ | selectors.EVENT_WRITE)
@@ -160,10 +183,10 @@ class WorkConsumer:
                 continue  # end of one statement's results
             if res.status == _PIPELINE_SYNC:
                 break
-            if res.status == _TUPLES_OK:
-                result = res
-            elif failure is None:
-                failure = res
+            if res.status == _FATAL_ERROR:
+                failure = failure or res
+            elif res.status != _PIPELINE_ABORTED:  # what follows an error up to the sync
+                result = res  # the request's last statement (a prepare comes before its query)
         self._in_flight = False
         if failure is not None:
             self._done[:0] = self._sent_done  # rolled back: the next request carries them again

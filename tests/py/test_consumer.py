@@ -136,8 +136,10 @@ def test_an_empty_queue_claims_nothing_ahead_and_leaves_the_connection_usable(
     assert [item.work_id for item in batch] == ids
     assert consumer.next_batch([item.work_id for item in batch]) == []
     assert _states(url) == {} and _completions(url) == Counter(ids)
+    prepared = "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'm10_consumer_%'"
+    assert conn.execute(prepared).fetchone() == (1,), "the claim is prepared once per consumer"
     consumer.close()
-    assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert conn.execute(prepared).fetchone() == (0,), "and deallocated when it closes"
 
 
 def test_server_errors_are_raised_and_the_connection_recovers(
