@@ -117,8 +117,8 @@ class StreamSettings:
     grace_ms: int = 300000
     # Socket timeout of the ingest's XADD: a dead or slow Redis costs an ingest at most this.
     timeout_ms: int = 250
-    # Under load the publisher sends at most one write per this long and a backlogged stream worker
-    # waits this long for a fuller batch (fewer round trips and commits); idle, neither waits.
+    # Under load the publisher sends at most one write per this long and a busy stream worker waits
+    # this long for a fuller batch (fewer round trips and commits); idle, neither waits.
     linger_ms: int = 5
     # M10_USE_STREAM: ingest XADDs its work items (the CLI's `m10 ingest --use-stream` does too).
     publish: bool = False

@@ -140,11 +140,17 @@ class StreamPublisher:
             if self._conn is None:
                 self._conn = self.redis.connection_pool.get_connection()
             conn = self._conn
-            packed = conn.pack_commands([self._xadd_args(*item) for item in items])  # type: ignore[no-untyped-call]
-            conn.send_packed_command(packed)  # type: ignore[no-untyped-call]
-            for _ in items:
-                conn.read_response()
-                sent += 1
+            commands: list[list[str | int]] = [self._xadd_args(*item) for item in items]
+            if len(items) > 1:
+                # One MULTI/EXEC: Redis hands a consumer blocked in XREADGROUP the whole write (up to
+                # its COUNT) instead of waking one consumer per XADD with a batch of one, and a write
+                # cut short adds nothing.
+                commands = [["MULTI"], *commands, ["EXEC"]]
+            conn.send_packed_command(conn.pack_commands(commands))  # type: ignore[no-untyped-call]
+            replies = [conn.read_response() for _ in commands][-1:]  # EXEC's list, or the one XADD
+            if len(items) > 1:
+                replies = replies[0] or []
+            sent = sum(not isinstance(reply, Exception) for reply in replies)
         except redis.RedisError as exc:  # the rest unconfirmed (added or not: the sweep has them)
             error = exc
             if self._conn is not None:

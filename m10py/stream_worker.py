@@ -89,6 +89,7 @@ class StreamWorker:
         self._next_reclaim = 0.0
         self._next_sweep = 0.0
         self._unacked: list[str] = []  # finished entries whose XACK goes out with the next read
+        self._free_since = 0.0  # when the last batch was done: how long the worker has waited for work
         # While run() is busy it keeps one pooled connection for its batches: no checkout (and the
         # pool's check, a round trip) per batch. Given back whenever the worker waits for entries.
         self._hold_db = False
@@ -126,6 +127,7 @@ class StreamWorker:
                 entries = self._next_batch(once)
                 if entries:
                     self.process(entries, ack_later=True)
+                    self._free_since = time.monotonic()
                 elif once and not busy:
                     return
             except (redis.RedisError, psycopg.OperationalError) as exc:
@@ -169,15 +171,19 @@ class StreamWorker:
             self.stats.acknowledged += int(acknowledged)
 
     def _next_batch(self, once: bool) -> list[Entry]:
-        """Idle: block for the first entry and process it at once (dispatch latency). Backlogged (entries
-        already waiting): linger up to M10_STREAM_LINGER_MS to fill the batch (fewer commits)."""
+        """Idle (waited at least M10_STREAM_LINGER_MS for the first entry): process it at once
+        (dispatch latency). Busy (entries already waiting, or arriving within that time): linger up to
+        M10_STREAM_LINGER_MS to fill the batch: fewer, larger evaluation commits under load."""
         entries = self._read(">", block=None)
         if once:
             return entries
+        linger = self.settings.linger_ms / 1000
         if not entries:
             self._release_db()
-            return self._read(">", block=self.block_ms)
-        if len(entries) < self.batch_size and self.settings.linger_ms:
+            entries = self._read(">", block=self.block_ms)
+            if time.monotonic() - self._free_since >= linger:
+                return entries
+        if entries and len(entries) < self.batch_size and linger:
             entries += self._linger(len(entries))
         return entries
 

@@ -25,7 +25,7 @@ from m10py.config import StreamSettings
 from m10py.errors import InvalidArgument, NotFound
 from m10py.models import IngestResult
 from m10py.redis_conn import parse_sentinel_url, redis_client
-from m10py.stream import StreamAdmin, StreamPublisher
+from m10py.stream import StreamAdmin, StreamPublisher, ensure_group
 from m10py.stream_worker import StreamWorker
 from tests.py._stream_support import (
     REDIS_SERVER,
@@ -170,6 +170,73 @@ def test_ingest_dispatches_and_two_workers_evaluate_each_item_once(
     assert shared_redis.xpending(settings.stream_key, settings.group)["pending"] == 0
     # Clean shutdown leaves no consumer behind (names are per process).
     assert shared_redis.xinfo_groups(settings.stream_key)[0]["consumers"] == 0
+
+
+def test_a_write_of_several_items_reaches_one_blocked_consumer_whole(
+    shared_redis: redis.Redis, settings: StreamSettings
+) -> None:
+    """The publisher's write is one MULTI/EXEC: Redis then serves one blocked XREADGROUP with all of
+    it (a plain pipeline wakes one consumer per XADD, each with a batch of one)."""
+    ensure_group(shared_redis, settings)
+    got: dict[str, int] = {}
+
+    def consume(name: str) -> None:
+        reply = shared_redis.xreadgroup(
+            settings.group, name, {settings.stream_key: ">"}, count=10, block=5000
+        )
+        got[name] = sum(len(entries) for _, entries in reply or [])
+
+    readers = [threading.Thread(target=consume, args=(f"reader-{i}",)) for i in range(3)]
+    for reader in readers:
+        reader.start()
+    wait_until(lambda: int(shared_redis.info("clients")["blocked_clients"]) >= 3, 10, "three blocked readers")
+    publisher = StreamPublisher(shared_redis, settings)
+    publisher.publish([(work_id, None) for work_id in range(1, 9)])  # idle: one write at once
+    assert publisher.flush(10)
+    shared_redis.xadd(settings.stream_key, {"wake": "the others"})
+    shared_redis.xadd(settings.stream_key, {"wake": "the others"})
+    for reader in readers:
+        reader.join(10)
+    print(f"entries per blocked reader: {sorted(got.values())}, published {publisher.published}")
+    assert publisher.published == 8 and sorted(got.values()) == [1, 1, 8]
+
+
+def test_a_busy_worker_lingers_to_fill_its_batch_an_idle_one_does_not(
+    client: M10Client, shared_redis: redis.Redis, settings: StreamSettings
+) -> None:
+    # A long linger against long reclaim and sweep times: nothing but the linger shapes the batches.
+    lingering = dataclasses.replace(settings, linger_ms=300, claim_idle_ms=10000, grace_ms=60000)
+    results = ingest(client, 5)  # no publisher: the test XADDs each item when it chooses
+    batches: list[list[int]] = []
+    run = Running(
+        StreamWorker(client, shared_redis, lingering, batch_size=10, block_ms=2000, on_claim=batches.append)
+    )
+    publisher = StreamPublisher(shared_redis, settings)  # its own linger would hold the later writes
+
+    def add(*indexes: int) -> None:
+        for i in indexes:
+            publisher.publish([(results[i].work_id, results[i].candidate_id)])  # type: ignore[list-item]
+            assert publisher.flush(5)
+
+    try:
+        wait_until(
+            lambda: int(shared_redis.info("clients")["blocked_clients"]) >= 1, 10, "the worker to block"
+        )
+        time.sleep(0.4)
+        add(0)  # the worker waited longer than the linger: idle, so this goes at once
+        wait_until(lambda: len(batches) == 1, 10, "the first batch")
+        time.sleep(0.6)
+        add(1)
+        wait_until(lambda: len(batches) == 2, 10, "the second batch")
+        add(2)  # right after it finished: busy, so it waits up to the linger for more
+        time.sleep(0.1)
+        add(3, 4)
+        drained(client, 5)
+    finally:
+        run.close()
+    ids = [r.work_id for r in results]
+    print(f"batches: {batches} (work ids {ids})")
+    assert batches == [[ids[0]], [ids[1]], sorted(ids[2:])]  # type: ignore[type-var]
 
 
 def test_consumer_first_finishes_its_own_pending_entries(
@@ -485,7 +552,7 @@ def test_connection_cut_in_the_middle_of_a_batched_publish_loses_nothing(
     try:
         r = redis_client(server.url, timeout=2)
         client.stream = publisher = StreamPublisher(redis_client(proxy.url, timeout=2), settings)
-        # One ingest of 60 failures: one publish, one write of 60 XADDs, cut part way through.
+        # One ingest of 60 failures: one publish, one write of 60 XADDs in a MULTI, cut part way through.
         failures = [
             {
                 "failure_match_id": str(uuid.uuid4()),
@@ -510,8 +577,9 @@ def test_connection_cut_in_the_middle_of_a_batched_publish_loses_nothing(
         f"{publisher.published}, counted failed {publisher.failed}; evaluated {evaluations(client)} "
         f"(swept from PostgreSQL {stats.swept}), twice {evaluated_twice(client)}"
     )
-    assert 0 < added < 60 and publisher.published <= added and publisher.published + publisher.failed == 60
-    assert stats.swept == 60 - added
+    # The write is one MULTI/EXEC: cut before its EXEC, Redis added none of it.
+    assert added == 0 and publisher.published == 0 and publisher.failed == 60
+    assert stats.swept == 60
     assert evaluations(client) == 60 and evaluated_twice(client) == 0 and queued(client) == 0
 
 
