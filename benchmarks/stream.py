@@ -9,7 +9,7 @@ One command::
 It creates a database of its own (``--database-url``, else ``$DATABASE_URL``, else the local
 default), migrates it and drops it at the end; Redis is ``--redis-url`` / ``$REDIS_URL`` (keys carry
 a random tag and are deleted after each trial). Three paths, each trial with two fresh worker
-processes (batch 10, the defaults otherwise):
+processes (``--workers``; batch 10, the defaults otherwise):
 
 * **stream**: ``ingest_failure`` commits, then the work item is XADDed (``StreamPublisher``, as
   ``M10Client.ingest_failure`` does with a publisher); ``StreamWorker`` processes (``m10 worker
@@ -72,7 +72,7 @@ from m10py.stream import StreamPublisher, ensure_group  # noqa: E402
 from m10py.stream_worker import StreamWorker  # noqa: E402
 from m10py.worker import EvaluationWorker  # noqa: E402
 
-WORKERS = 2
+WORKERS = 2  # worker processes per path (--workers)
 PRODUCERS = 4
 BATCH = 10
 POLL = 0.05
@@ -170,7 +170,7 @@ PATHS = {"stream": "stream", "db": "db only", "raw": "raw redis-py"}
 
 
 def trial(
-    mode: str, phase: str, count: int, db_url: str, redis_url: str, rate: float
+    mode: str, phase: str, count: int, db_url: str, redis_url: str, rate: float, workers: int
 ) -> tuple[float, list[float]]:
     """(items/s from the first ingest to the last item finished, dispatch latencies in ms)."""
     tag = uuid.uuid4().hex[:10]
@@ -185,7 +185,7 @@ def trial(
     go, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
     procs = [
         ctx.Process(target=run_worker, args=(mode, db_url, redis_url, settings, go, stop, out))
-        for _ in range(WORKERS)
+        for _ in range(workers)
     ]
     try:
         for p in procs:
@@ -255,11 +255,11 @@ def run_rounds(
     order = [p for p in PATHS if p in args.paths.split(",")]
     # Not recorded: a fresh database's first trial is slower, whichever path runs it.
     for mode in order:
-        trial(mode, "saturated", counts["saturated"] // 4, url, args.redis_url, args.rate)
+        trial(mode, "saturated", counts["saturated"] // 4, url, args.redis_url, args.rate, args.workers)
     for round_no in range(rounds):
         for phase in phases:
             for mode in order:
-                per_s, lat = trial(mode, phase, counts[phase], url, args.redis_url, args.rate)
+                per_s, lat = trial(mode, phase, counts[phase], url, args.redis_url, args.rate, args.workers)
                 runs.setdefault((mode, phase), []).append((per_s, lat))
                 p50 = f"p50 {statistics.median(lat):.2f} ms" if lat else ""
                 print(
@@ -311,20 +311,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--phases", default="paced,saturated,drain", help="a subset of paced,saturated,drain")
     parser.add_argument("--rounds", type=int, help="rounds (default 5, --quick 1)")
     parser.add_argument("--items", type=int, help="items per saturated trial (default 2000, --quick 1000)")
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help="worker processes per path (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     paced, saturated, rounds = (300, 1000, 1) if args.quick else (600, 2000, 5)
     rounds = args.rounds or rounds
     saturated = args.items or saturated
     counts = {"paced": paced, "saturated": saturated, "drain": saturated}
     phases = [p for p in counts if p in args.phases.split(",")]
-    partial = args.paths != "stream,db,raw" or len(phases) < len(counts)
+    partial = args.paths != "stream,db,raw" or len(phases) < len(counts) or args.workers != WORKERS
 
     with scratch_database(args.database_url, "m10_bench_stream") as (url, version):
         runs = run_rounds(url, args, rounds, counts, phases)
 
     rows = summarize(runs, counts)
     if partial:
-        print("a partial run (--paths / --phases): no ratios, nothing written")
+        print("a partial run (--paths / --phases / --workers): no ratios, nothing written")
         return 0
     by = {(r["path"], r["phase"]): r for r in rows}
     ratios = {
@@ -349,7 +352,7 @@ def main(argv: list[str]) -> int:
         "command": "python benchmarks/stream.py" + (" --quick" if args.quick else ""),
         "server_version": version,
         "settings": DURABLE,  # scratch_database refuses anything else
-        "workers": WORKERS,
+        "workers": args.workers,
         "producers_saturated": PRODUCERS,
         "batch": BATCH,
         "db_poll_interval_s": POLL,
