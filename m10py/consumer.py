@@ -21,12 +21,12 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
-from psycopg import errors, pq
+from psycopg import Pipeline, errors, pq
 from psycopg.adapt import Transformer
 
 from m10py import queries
 from m10py.client_base import Conn
-from m10py.errors import InvalidArgument, translated
+from m10py.errors import InvalidArgument, M10Error, translated
 from m10py.models import ClaimedWork, claimed_items
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class WorkConsumer:
         lease_seconds: int = 300,
         method: str | None = None,
     ) -> None:
+        if not Pipeline.is_supported():
+            raise M10Error(f"WorkConsumer needs libpq 14 or later (pipeline mode); this is {pq.version()}")
         if conn.info.transaction_status != pq.TransactionStatus.IDLE:
             # Each request must commit on its own; inside the caller's transaction none would.
             raise InvalidArgument("WorkConsumer needs a connection outside a transaction")
