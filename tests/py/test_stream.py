@@ -205,7 +205,7 @@ def test_a_busy_worker_lingers_to_fill_its_batch_an_idle_one_does_not(
     client: M10Client, shared_redis: redis.Redis, settings: StreamSettings
 ) -> None:
     # A long linger against long reclaim and sweep times: nothing but the linger shapes the batches.
-    lingering = dataclasses.replace(settings, linger_ms=300, claim_idle_ms=10000, grace_ms=60000)
+    lingering = dataclasses.replace(settings, linger_ms=600, claim_idle_ms=10000, grace_ms=60000)
     results = ingest(client, 5)  # no publisher: the test XADDs each item when it chooses
     batches: list[list[int]] = []
     run = Running(
@@ -218,25 +218,34 @@ def test_a_busy_worker_lingers_to_fill_its_batch_an_idle_one_does_not(
             publisher.publish([(results[i].work_id, results[i].candidate_id)])  # type: ignore[list-item]
             assert publisher.flush(5)
 
+    def dispatched_in(index: int) -> float:
+        """Seconds from the XADD of one item to the start of its batch's evaluation."""
+        start = time.monotonic()
+        add(index)
+        wait_until(lambda: len(batches) == index + 1, 10, f"batch {index + 1}")
+        return time.monotonic() - start
+
     try:
         wait_until(
             lambda: int(shared_redis.info("clients")["blocked_clients"]) >= 1, 10, "the worker to block"
         )
-        time.sleep(0.4)
-        add(0)  # the worker waited longer than the linger: idle, so this goes at once
-        wait_until(lambda: len(batches) == 1, 10, "the first batch")
-        time.sleep(0.6)
-        add(1)
-        wait_until(lambda: len(batches) == 2, 10, "the second batch")
-        add(2)  # right after it finished: busy, so it waits up to the linger for more
+        time.sleep(0.8)
+        idle_waits = [dispatched_in(0)]  # waited longer than the linger: idle, so it goes at once
+        time.sleep(0.8)
+        idle_waits.append(dispatched_in(1))
+        # Back in its blocking read well within the linger of its last batch: busy, so the next item
+        # waits up to the linger for company instead of going alone.
+        wait_until(lambda: int(shared_redis.info("clients")["blocked_clients"]) >= 1, 10, "it to block")
+        add(2)
         time.sleep(0.1)
         add(3, 4)
         drained(client, 5)
     finally:
         run.close()
     ids = [r.work_id for r in results]
-    print(f"batches: {batches} (work ids {ids})")
+    print(f"batches: {batches} (work ids {ids}); idle dispatch in {[round(w, 3) for w in idle_waits]} s")
     assert batches == [[ids[0]], [ids[1]], sorted(ids[2:])]  # type: ignore[type-var]
+    assert max(idle_waits) < 0.3, "an idle worker does not wait out the 0.6 s linger"
 
 
 def test_consumer_first_finishes_its_own_pending_entries(
