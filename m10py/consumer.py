@@ -108,7 +108,7 @@ class WorkConsumer:
             result = self._receive()
             if result.ntuples == 0:
                 if self._done:
-                    self._send(queries.CONSUMER_COMPLETE, [_text(self._worker_id), self._take_done()])
+                    self._send(queries.CONSUMER_FINISH, [_text(self._worker_id), self._take_done(), b"{}"])
                     self._receive()
                 self._pg.exit_pipeline_mode()
                 return []

@@ -42,8 +42,7 @@ SELECT {_CLAIMED_COLUMNS} FROM m10_recovery.complete_and_claim(
     p_lease_seconds => $4::integer, p_method => $5)
 """.encode()
 
-CONSUMER_COMPLETE = b"SELECT count(*) FROM m10_recovery.complete_and_claim($1, $2::bigint[], 0)"
-
+# Completes ($2) and gives back what was claimed ahead and never started ($3).
 CONSUMER_FINISH = b"""
 SELECT count(*), m10_recovery.release_work($1, $3::bigint[])
   FROM m10_recovery.complete_and_claim($1, $2::bigint[], 0)
